@@ -1,0 +1,210 @@
+//! Enumerations with their wire values (what the API sends and the database stores) and
+//! their display strings (what the `*_display` keys carry).
+
+use std::fmt;
+
+/// The value was not one of the enumeration's wire values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownVariant {
+    pub value: String,
+    pub expected: &'static [&'static str],
+}
+
+impl fmt::Display for UnknownVariant {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "\"{}\" is not a valid choice; expected one of: {}.",
+            self.value,
+            self.expected.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownVariant {}
+
+/// An enumeration stored and sent as a fixed set of strings.
+pub trait WireEnum: Copy + std::str::FromStr<Err = UnknownVariant> + 'static {
+    /// The value sent on the wire and stored in the database.
+    fn wire_value(self) -> &'static str;
+}
+
+/// Declares an enumeration whose variants each have a wire value and a display string.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $wire:literal => $display:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $wire)] $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// Every wire value, in declaration order.
+            pub const WIRE_VALUES: &'static [&'static str] = &[$($wire),+];
+
+            /// The value sent on the wire and stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+
+            /// The human-readable label sent in `*_display` keys.
+            pub fn display(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $display,)+
+                }
+            }
+        }
+
+        impl WireEnum for $name {
+            fn wire_value(self) -> &'static str {
+                self.as_str()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownVariant;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    $($wire => Ok(Self::$variant),)+
+                    _ => Err(UnknownVariant { value: value.to_owned(), expected: Self::WIRE_VALUES }),
+                }
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// Lifecycle of a call for proposals.
+    CallState {
+        Draft = "draft" => "Draft",
+        Active = "active" => "Active",
+        Archived = "archived" => "Archived",
+    }
+}
+
+wire_enum! {
+    /// Lifecycle of a proposal.
+    ProposalState {
+        Draft = "draft" => "Draft",
+        Submitted = "submitted" => "Submitted",
+        InReview = "in_review" => "In review",
+        Accepted = "accepted" => "Accepted",
+        Rejected = "rejected" => "Rejected",
+        Canceled = "canceled" => "Canceled",
+    }
+}
+
+wire_enum! {
+    /// Role of a person named on a proposal's team.
+    TeamMemberRole {
+        PrincipalInvestigator = "principal_investigator" => "Principal investigator",
+        CoInvestigator = "co_investigator" => "Co-investigator",
+        Member = "member" => "Team member",
+    }
+}
+
+wire_enum! {
+    /// Status of a reviewer's invitation to a call's pool.
+    InvitationStatus {
+        Pending = "pending" => "Invitation pending",
+        Accepted = "accepted" => "Accepted",
+        Declined = "declined" => "Declined",
+        Expired = "expired" => "Invitation expired",
+    }
+}
+
+wire_enum! {
+    /// Kind of a reviewer's affiliation with an organisation.
+    AffiliationType {
+        Employment = "employment" => "Employment",
+        Education = "education" => "Education",
+        Visiting = "visiting" => "Visiting position",
+        Honorary = "honorary" => "Honorary position",
+        Consulting = "consulting" => "Consulting",
+    }
+}
+
+wire_enum! {
+    /// How well a reviewer knows an area of expertise.
+    ProficiencyLevel {
+        Expert = "expert" => "Expert - Can review independently",
+        Familiar = "familiar" => "Familiar - Can review with guidance",
+        Basic = "basic" => "Basic - General understanding only",
+    }
+}
+
+wire_enum! {
+    /// Kind of venue a publication appeared in.
+    VenueType {
+        Journal = "journal" => "Journal",
+        Conference = "conference" => "Conference",
+        Preprint = "preprint" => "Preprint",
+        Book = "book" => "Book",
+        Thesis = "thesis" => "Thesis",
+        Report = "report" => "Report",
+        Other = "other" => "Other",
+    }
+}
+
+wire_enum! {
+    /// Role granted to a user on a call.
+    CallRole {
+        Manager = "CALL.MANAGER" => "Call manager",
+    }
+}
+
+wire_enum! {
+    /// Role granted to a user on an organisation.
+    CustomerRole {
+        Owner = "CUSTOMER.OWNER" => "Organisation owner",
+        Manager = "CUSTOMER.MANAGER" => "Organisation manager",
+        Member = "CUSTOMER.MEMBER" => "Organisation member",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_values_round_trip() {
+        for state in ProposalState::ALL {
+            assert_eq!(state.as_str().parse::<ProposalState>(), Ok(*state));
+        }
+    }
+
+    #[test]
+    fn unknown_value_lists_choices() {
+        let error = "nope".parse::<InvitationStatus>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"nope\" is not a valid choice; expected one of: pending, accepted, declined, expired."
+        );
+    }
+
+    #[test]
+    fn serde_uses_wire_values() {
+        let text = serde_json::to_string(&CallRole::Manager).unwrap();
+        assert_eq!(text, "\"CALL.MANAGER\"");
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP API of referee.
+//!
+//! [`router`] builds the complete axum router (API, OpenAPI document, Swagger UI, health
+//! checks) for a server or for embedding in another program; [`openapi`] builds the
+//! document alone, without a database. Every API route is registered through
+//! `utoipa_axum::routes!`, so a handler without an OpenAPI description does not compile.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod links;
+pub mod middleware;
+pub mod state;
+pub mod wire;
+
+use axum::Router;
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{AppState, HttpSettings};
+
+/// Limits applied to every request.
+#[derive(Debug, Clone)]
+pub struct RouterLimits {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Time after which a request is answered with 408 (`None`: no limit).
+    pub request_timeout: Option<std::time::Duration>,
+}
+
+impl Default for RouterLimits {
+    fn default() -> Self {
+        Self { max_body_bytes: 2 * 1024 * 1024, request_timeout: Some(std::time::Duration::from_secs(60)) }
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(api::ApiDoc::openapi()).merge(api::routes())
+}
+
+/// Builds the OpenAPI document from the routes, without state or database.
+pub fn openapi() -> OpenApi {
+    let (_, document) = api_router().split_for_parts();
+    document
+}
+
+/// Builds the complete router: the API, `/api/schema/`, Swagger UI at `/api/docs/`, and
+/// `/health/live` and `/health/ready`.
+pub fn router(state: AppState, limits: &RouterLimits) -> Router {
+    let (api, document) = api_router().split_for_parts();
+
+    let schema_document = document.clone();
+    let service = api
+        .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", document))
+        .route(
+            "/api/schema/",
+            axum::routing::get(move || {
+                let document = schema_document.clone();
+                async move { axum::Json(document) }
+            }),
+        )
+        .merge(health::routes())
+        .fallback(middleware::not_found)
+        .with_state(state);
+
+    middleware::apply(service, limits)
+}

@@ -1,0 +1,13 @@
+DROP TABLE call_reviewer_pools;
+DROP TABLE reviewer_publications;
+DROP TABLE reviewer_expertise;
+DROP TABLE reviewer_affiliations;
+DROP TABLE reviewer_profiles;
+DROP TABLE proposal_team_members;
+DROP TABLE proposals;
+DROP TABLE rounds;
+DROP TABLE role_grants;
+DROP TABLE calls;
+DROP TABLE customers;
+DROP TABLE api_tokens;
+DROP TABLE users;

@@ -1,0 +1,25 @@
+//! Storage of referee: one Diesel schema over PostgreSQL and SQLite, the migrations of both,
+//! the connection pool, and the transactional operations the HTTP layer calls.
+//!
+//! Every operation takes `&mut AnyConnection`, loads what it needs, asks `referee-domain`
+//! whether the change is allowed, and writes the effects in one transaction. Visibility is
+//! a SQL filter built from the [`referee_domain::Actor`], so counts and pages stay right.
+
+pub mod calls;
+pub mod connection;
+pub mod customers;
+pub mod error;
+pub mod list;
+pub mod pool;
+pub mod profiles;
+pub mod proposals;
+pub mod schema;
+pub mod sql_functions;
+pub mod sql_types;
+pub mod stored;
+pub mod transaction;
+pub mod users;
+
+pub use connection::{AnyConnection, BackendKind, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations};
+pub use error::{StoreError, StoreResult};
+pub use list::{Page, PageRequest, SortKey};

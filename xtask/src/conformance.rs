@@ -1,0 +1,219 @@
+//! `cargo xtask conformance`: the whole test suite against PostgreSQL and SQLite.
+
+use std::path::PathBuf;
+use std::process::{ExitCode, ExitStatus};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use url::Url;
+
+use crate::database::{self, ServerOptions, TEMPLATE_DATABASE};
+use crate::interrupt;
+use crate::report::{Group, TestResults};
+use crate::workspace::Workspace;
+
+/// nextest profile defined by the tool config below. Its JUnit report is how the results are
+/// counted, so the run always uses this profile.
+const NEXTEST_PROFILE: &str = "xtask-conformance";
+
+/// Tool config layered under the repository's `.config/nextest.toml`. The profile inherits
+/// everything else from the repository's default profile.
+const NEXTEST_TOOL_CONFIG: &str = r#"[profile.xtask-conformance]
+fail-fast = false
+
+[profile.xtask-conformance.junit]
+path = "junit.xml"
+"#;
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// URL of a PostgreSQL server to use instead of starting one, for example
+    /// postgres://postgres@127.0.0.1:5432/postgres. Its database is used for maintenance
+    /// statements, and the template database referee_template is dropped if it exists, created
+    /// there, and dropped again after the run. The user needs the CREATEDB privilege.
+    #[arg(long, env = "CONFORMANCE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Directory with initdb, pg_ctl and psql for the throwaway cluster [default: the output of
+    /// `pg_config --bindir`].
+    #[arg(long, env = "PG_BINDIR", value_name = "DIR")]
+    pg_bindir: Option<PathBuf>,
+
+    /// Leave the PostgreSQL server (local cluster or container) and the template database
+    /// running after the run, and print the template URL and how to stop the server.
+    #[arg(long)]
+    keep_database: bool,
+
+    /// Extra arguments for `cargo nextest run`, given after `--`, for example
+    /// `cargo xtask conformance -- -E 'test(/::postgres$/)'`. `--profile` is not allowed,
+    /// because the run needs its own profile for the JUnit report.
+    #[arg(last = true, value_name = "NEXTEST_ARGS")]
+    nextest_args: Vec<String>,
+}
+
+/// Outcome of the part of the run that needs the database server.
+struct RunOutcome {
+    database: String,
+    nextest_status: ExitStatus,
+    results: Option<TestResults>,
+    kept_notes: Vec<String>,
+}
+
+pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
+    if let Some(arg) = args
+        .nextest_args
+        .iter()
+        .find(|arg| *arg == "-P" || *arg == "--profile" || arg.starts_with("--profile="))
+    {
+        bail!("`{arg}` is not allowed: the conformance run uses its own nextest profile {NEXTEST_PROFILE}");
+    }
+
+    // Every guard inside run_with_database has stopped the server by the time it returns, so
+    // the messages of the shutdown come before the report and the report ends the output.
+    let outcome = run_with_database(&args, workspace)?;
+    print_report(&outcome);
+
+    let failed = outcome.results.as_ref().is_none_or(|results| results.total().failed > 0);
+    if failed || !outcome.nextest_status.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_with_database(args: &ConformanceArgs, workspace: &Workspace) -> Result<RunOutcome> {
+    let options = ServerOptions {
+        database_url: args.database_url.clone(),
+        pg_bindir: args.pg_bindir.clone(),
+        keep: args.keep_database,
+    };
+    let server = database::obtain_server(&options)?;
+    eprintln!("using PostgreSQL: {}", server.description);
+
+    // On the developer's own server the template is the only thing this run leaves behind.
+    let drop_template = options.database_url.is_some() && !options.keep;
+    let template = database::create_template(&server, drop_template)?;
+
+    migrate(workspace, &template.url)?;
+    let (nextest_status, results) = run_nextest(workspace, &template.url, &args.nextest_args)?;
+
+    let mut kept_notes = server.kept_notes.clone();
+    if options.keep {
+        kept_notes.insert(0, format!("template database: {}", template.url));
+    }
+    Ok(RunOutcome {
+        database: server.description.clone(),
+        nextest_status,
+        results,
+        kept_notes,
+    })
+}
+
+/// Runs the server's migrations into the template database.
+fn migrate(workspace: &Workspace, template_url: &Url) -> Result<()> {
+    eprintln!("migrating the template database {TEMPLATE_DATABASE}");
+    let mut command = workspace.cargo();
+    command
+        .args(["run", "--locked", "--quiet", "-p", "referee-server", "--", "migrate"])
+        .env("REFEREE_DATABASE_URL", template_url.as_str());
+    let status = interrupt::run(&mut command)?;
+    if !status.success() {
+        bail!(
+            "`{}` failed with {status} while migrating {}",
+            interrupt::describe(&command),
+            database::redact(template_url)
+        );
+    }
+    Ok(())
+}
+
+/// Runs the workspace tests and reads the JUnit report. Returns `None` for the results when
+/// nextest wrote no report, which happens when the build fails.
+fn run_nextest(
+    workspace: &Workspace,
+    template_url: &Url,
+    extra_args: &[String],
+) -> Result<(ExitStatus, Option<TestResults>)> {
+    let tool_config = tempfile::Builder::new()
+        .prefix("xtask-nextest-")
+        .suffix(".toml")
+        .tempfile()
+        .context("failed to create the nextest tool config file")?;
+    std::fs::write(tool_config.path(), NEXTEST_TOOL_CONFIG).context("failed to write the nextest tool config file")?;
+
+    let report_path = workspace.nextest_store_dir().join(NEXTEST_PROFILE).join("junit.xml");
+    match std::fs::remove_file(&report_path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("failed to remove the old report {}", report_path.display()));
+        }
+    }
+
+    let mut command = workspace.cargo();
+    command
+        .args(["nextest", "run", "--workspace", "--locked", "--no-fail-fast"])
+        .args(["--profile", NEXTEST_PROFILE])
+        .arg("--tool-config-file")
+        .arg(format!("xtask:{}", tool_config.path().display()))
+        .args(extra_args)
+        .env("TEST_DATABASE_URL", template_url.as_str())
+        .env("REFEREE_REQUIRE_POSTGRES", "1");
+    if std::env::var_os("CI").is_some() {
+        // insta then fails on a changed snapshot instead of writing a .snap.new file.
+        command.env("INSTA_UPDATE", "no");
+    }
+
+    eprintln!("running: {}", interrupt::describe(&command));
+    let status = interrupt::run(&mut command)?;
+    interrupt::check()?;
+
+    if !report_path.exists() {
+        eprintln!(
+            "nextest exited with {status} and wrote no JUnit report to {}",
+            report_path.display()
+        );
+        return Ok((status, None));
+    }
+    Ok((status, Some(TestResults::read(&report_path)?)))
+}
+
+fn print_report(outcome: &RunOutcome) {
+    for note in &outcome.kept_notes {
+        println!("{note}");
+    }
+
+    println!();
+    println!("conformance report");
+    println!("  database: {}", outcome.database);
+    println!("  nextest:  exited with {}", outcome.nextest_status);
+
+    let Some(results) = &outcome.results else {
+        println!("  no tests ran (no JUnit report)");
+        println!("0 passed, 0 failed");
+        return;
+    };
+
+    for group in Group::ALL {
+        let counts = results.group(group);
+        println!(
+            "  {:<9} {} run: {} passed, {} failed",
+            format!("{group}:"),
+            counts.run(),
+            counts.passed,
+            counts.failed
+        );
+    }
+    if !results.failed_tests.is_empty() {
+        println!("  failed tests:");
+        for test in &results.failed_tests {
+            println!("    {test}");
+        }
+    }
+
+    let total = results.total();
+    if results.skipped > 0 {
+        println!("{} passed, {} failed, {} skipped", total.passed, total.failed, results.skipped);
+    } else {
+        println!("{} passed, {} failed", total.passed, total.failed);
+    }
+}

@@ -1,0 +1,77 @@
+//! Developer tasks for the referee workspace, run as `cargo xtask <task>`.
+
+mod conformance;
+mod database;
+#[cfg(feature = "docker")]
+mod docker;
+mod interrupt;
+mod local_cluster;
+mod openapi;
+mod report;
+mod workspace;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::conformance::ConformanceArgs;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo xtask", about = "Developer tasks for the referee workspace")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run the whole test suite against PostgreSQL and SQLite.
+    ///
+    /// Obtains a PostgreSQL server (--database-url, else testcontainers when xtask is built with
+    /// the `docker` feature and a Docker endpoint exists, else a throwaway cluster from the local
+    /// PostgreSQL binaries), creates and migrates the template database referee_template, and
+    /// runs `cargo nextest run --workspace` with TEST_DATABASE_URL set to the template and
+    /// REFEREE_REQUIRE_POSTGRES=1. Every PostgreSQL test clones the template. The server is
+    /// stopped afterwards, also after a failure, a panic, Ctrl-C or SIGTERM. The report counts
+    /// the tests per backend (names ending in ::sqlite or ::postgres) and ends with the line
+    /// `N passed, M failed`. Exits non-zero when a test fails.
+    Conformance(ConformanceArgs),
+
+    /// Regenerate openapi/openapi.json with `referee openapi`.
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(error) = interrupt::install_handler() {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+
+    let result = run(cli);
+
+    if interrupt::requested() {
+        eprintln!("xtask: stopped by a signal");
+        return ExitCode::from(interrupt::INTERRUPTED_EXIT_CODE as u8);
+    }
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let workspace = Workspace::locate()?;
+    match cli.task {
+        Task::Conformance(args) => conformance::run(args, &workspace),
+        Task::Openapi => {
+            openapi::run(&workspace)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
