@@ -1,6 +1,7 @@
 //! Shared state of the router and the one way handlers reach the database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use referee_store::{AnyConnection, Pool, StoreError, StoreResult};
 
@@ -23,11 +24,29 @@ pub struct AppState {
 struct Inner {
     pool: Pool,
     settings: HttpSettings,
+    /// False until the database is migrated; requests are answered with 503 until then.
+    database_ready: AtomicBool,
 }
 
 impl AppState {
     pub fn new(pool: Pool, settings: HttpSettings) -> Self {
-        Self { inner: Arc::new(Inner { pool, settings }) }
+        Self { inner: Arc::new(Inner { pool, settings, database_ready: AtomicBool::new(true) }) }
+    }
+
+    /// Like [`AppState::new`], but answers 503 until [`AppState::mark_database_ready`].
+    pub fn new_unprepared(pool: Pool, settings: HttpSettings) -> Self {
+        let state = Self::new(pool, settings);
+        state.inner.database_ready.store(false, Ordering::Release);
+        state
+    }
+
+    /// Records that the database is migrated and requests may use it.
+    pub fn mark_database_ready(&self) {
+        self.inner.database_ready.store(true, Ordering::Release);
+    }
+
+    pub fn database_ready(&self) -> bool {
+        self.inner.database_ready.load(Ordering::Acquire)
     }
 
     pub fn settings(&self) -> &HttpSettings {
@@ -47,6 +66,9 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
     {
+        if !self.database_ready() {
+            return Err(ApiError::Unavailable("the database is not migrated yet".into()));
+        }
         let pool = self.inner.pool.clone();
         let span = tracing::Span::current();
         let outcome = tokio::task::spawn_blocking(move || {

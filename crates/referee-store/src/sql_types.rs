@@ -191,3 +191,40 @@ mod tests {
         assert_eq!(DbTime::from(time).0.timestamp_subsec_nanos(), 123_456_000);
     }
 }
+
+/// A nullable UUID column read into `Option<Uuid>` (record fields use
+/// `#[diesel(deserialize_as = MaybeUuid)]`).
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeUuid(pub Option<Uuid>);
+
+impl diesel::Queryable<diesel::sql_types::Nullable<PortableUuid>, MultiBackend> for MaybeUuid {
+    type Row = Option<DbUuid>;
+
+    fn build(row: Self::Row) -> deserialize::Result<Self> {
+        Ok(Self(row.map(|uuid| uuid.0)))
+    }
+}
+
+impl From<MaybeUuid> for Option<Uuid> {
+    fn from(value: MaybeUuid) -> Self {
+        value.0
+    }
+}
+
+/// A nullable timestamp column read into `Option<DateTime<Utc>>`.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeTime(pub Option<DateTime<Utc>>);
+
+impl diesel::Queryable<diesel::sql_types::Nullable<PortableTimestamptz>, MultiBackend> for MaybeTime {
+    type Row = Option<DbTime>;
+
+    fn build(row: Self::Row) -> deserialize::Result<Self> {
+        Ok(Self(row.map(|time| time.0)))
+    }
+}
+
+impl From<MaybeTime> for Option<DateTime<Utc>> {
+    fn from(value: MaybeTime) -> Self {
+        value.0
+    }
+}

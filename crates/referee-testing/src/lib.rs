@@ -27,8 +27,8 @@ const SQLITE_FILE_NAME: &str = "referee.db";
 const MAINTENANCE_DATABASE: &str = "postgres";
 
 /// Attempts at `CREATE DATABASE … TEMPLATE …` before the test fails. PostgreSQL rejects the
-/// statement while any other session is connected to the template, which happens briefly after
-/// the migration step and while another tool inspects the template.
+/// statement when another session stays connected to the template for about 5 s, which can
+/// happen when a tool inspects the template during a run. Connection errors are not retried.
 const CLONE_ATTEMPTS: u32 = 5;
 
 /// Delay before the first retry. It doubles after every failed attempt (0.1 s to 0.8 s).
