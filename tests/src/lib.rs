@@ -18,6 +18,8 @@ use tokio::task::JoinHandle;
 
 pub mod fixtures;
 
+pub use fixtures::PoolMember;
+
 pub use referee_testing::Backend as DatabaseBackend;
 
 /// Defines, for each named `async fn(TestApp)`, a module with a `sqlite` and a `postgres` test.
@@ -57,7 +59,11 @@ pub struct TestUser {
 impl TestUser {
     /// A caller that sends no credentials.
     pub fn anonymous() -> Self {
-        Self { uuid: String::new(), username: String::new(), token: String::new() }
+        Self {
+            uuid: String::new(),
+            username: String::new(),
+            token: String::new(),
+        }
     }
 }
 
@@ -94,18 +100,32 @@ impl Reply {
             .get("x-result-count")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse().ok())
-            .unwrap_or_else(|| panic!("{} {} has no integer X-Result-Count", self.method, self.path))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {} has no integer X-Result-Count",
+                    self.method, self.path
+                )
+            })
     }
 
     /// A header as text, or an empty string.
     pub fn header(&self, name: &str) -> String {
-        self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The body as an array (panics otherwise).
     #[track_caller]
     pub fn array(&self) -> &Vec<Value> {
-        self.body.as_array().unwrap_or_else(|| panic!("{} {} did not return an array: {}", self.method, self.path, self.body))
+        self.body.as_array().unwrap_or_else(|| {
+            panic!(
+                "{} {} did not return an array: {}",
+                self.method, self.path, self.body
+            )
+        })
     }
 
     /// A string key of the body (panics when missing or not a string).
@@ -113,7 +133,12 @@ impl Reply {
     pub fn str(&self, key: &str) -> String {
         self.body[key]
             .as_str()
-            .unwrap_or_else(|| panic!("{} {}: key {key:?} is not a string in {}", self.method, self.path, self.body))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {}: key {key:?} is not a string in {}",
+                    self.method, self.path, self.body
+                )
+            })
             .to_owned()
     }
 }
@@ -159,18 +184,27 @@ impl TestApp {
                     },
                 )
                 .expect("creating the staff user");
-                let token = users::issue_token(&mut connection, staff.uuid).expect("issuing a token");
+                let token =
+                    users::issue_token(&mut connection, staff.uuid).expect("issuing a token");
                 (staff.uuid, token)
             }
         })
         .await
         .expect("preparing the test database");
 
-        let pool = build_pool(&url, &PoolOptions { max_size: 8, connection_timeout: Duration::from_secs(10) });
+        let pool = build_pool(
+            &url,
+            &PoolOptions {
+                max_size: 8,
+                connection_timeout: Duration::from_secs(10),
+            },
+        );
         let state = AppState::new(pool, HttpSettings::default());
         let router = referee_http::router(state.clone(), &RouterLimits::default());
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a loopback port");
         let address = listener.local_addr().expect("local address");
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serving");
@@ -179,7 +213,11 @@ impl TestApp {
         Some(Self {
             backend,
             base: format!("http://{address}"),
-            staff: TestUser { uuid: staff_uuid.simple().to_string(), username: "staff".into(), token: staff_token },
+            staff: TestUser {
+                uuid: staff_uuid.simple().to_string(),
+                username: "staff".into(),
+                token: staff_token,
+            },
             state,
             client: reqwest::Client::new(),
             server,
@@ -188,8 +226,18 @@ impl TestApp {
     }
 
     /// Sends a request as `user` and parses the reply.
-    pub async fn request(&self, user: &TestUser, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) };
+    pub async fn request(
+        &self,
+        user: &TestUser,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        };
         let mut request = self.client.request(method.clone(), &url);
         if !user.token.is_empty() {
             request = request.header("Authorization", format!("Token {}", user.token));
@@ -197,16 +245,26 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.unwrap_or_else(|error| panic!("{method} {path} failed: {error}"));
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path} failed: {error}"));
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("reading the body");
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply { method, path: path.to_owned(), status, headers, body }
+        Reply {
+            method,
+            path: path.to_owned(),
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, user: &TestUser, path: &str) -> Reply {
@@ -245,7 +303,13 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        Reply { method: Method::GET, path: path.to_owned(), status, headers, body }
+        Reply {
+            method: Method::GET,
+            path: path.to_owned(),
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Creates a user through the API (as staff) and issues it a token.
@@ -265,9 +329,23 @@ impl TestApp {
                 body.insert(key.clone(), value.clone());
             }
         }
-        let created = self.post(&self.staff, "/api/users/", body).await.expect(201);
+        let created = self
+            .post(&self.staff, "/api/users/", body)
+            .await
+            .expect(201);
         let uuid = created.str("uuid");
-        let token = self.post(&self.staff, &format!("/api/users/{uuid}/token/"), serde_json::json!({})).await.expect(201);
-        TestUser { uuid, username: username.to_owned(), token: token.str("token") }
+        let token = self
+            .post(
+                &self.staff,
+                &format!("/api/users/{uuid}/token/"),
+                serde_json::json!({}),
+            )
+            .await
+            .expect(201);
+        TestUser {
+            uuid,
+            username: username.to_owned(),
+            token: token.str("token"),
+        }
     }
 }

@@ -31,7 +31,12 @@ pub struct ConformanceArgs {
     /// postgres://postgres@127.0.0.1:5432/postgres. Its database is used for maintenance
     /// statements, and the template database referee_template is dropped if it exists, created
     /// there, and dropped again after the run. The user needs the CREATEDB privilege.
-    #[arg(long, env = "CONFORMANCE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CONFORMANCE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
 
     /// Directory with initdb, pg_ctl and psql for the throwaway cluster [default: the output of
@@ -65,7 +70,9 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
         .iter()
         .find(|arg| *arg == "-P" || *arg == "--profile" || arg.starts_with("--profile="))
     {
-        bail!("`{arg}` is not allowed: the conformance run uses its own nextest profile {NEXTEST_PROFILE}");
+        bail!(
+            "`{arg}` is not allowed: the conformance run uses its own nextest profile {NEXTEST_PROFILE}"
+        );
     }
 
     // Every guard inside run_with_database has stopped the server by the time it returns, so
@@ -73,7 +80,10 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
     let outcome = run_with_database(&args, workspace)?;
     print_report(&outcome);
 
-    let failed = outcome.results.as_ref().is_none_or(|results| results.total().failed > 0);
+    let failed = outcome
+        .results
+        .as_ref()
+        .is_none_or(|results| results.total().failed > 0);
     if failed || !outcome.nextest_status.success() {
         return Ok(ExitCode::FAILURE);
     }
@@ -113,7 +123,15 @@ fn migrate(workspace: &Workspace, template_url: &Url) -> Result<()> {
     eprintln!("migrating the template database {TEMPLATE_DATABASE}");
     let mut command = workspace.cargo();
     command
-        .args(["run", "--locked", "--quiet", "-p", "referee-server", "--", "migrate"])
+        .args([
+            "run",
+            "--locked",
+            "--quiet",
+            "-p",
+            "referee-server",
+            "--",
+            "migrate",
+        ])
         .env("REFEREE_DATABASE_URL", template_url.as_str());
     let status = interrupt::run(&mut command)?;
     if !status.success() {
@@ -138,20 +156,32 @@ fn run_nextest(
         .suffix(".toml")
         .tempfile()
         .context("failed to create the nextest tool config file")?;
-    std::fs::write(tool_config.path(), NEXTEST_TOOL_CONFIG).context("failed to write the nextest tool config file")?;
+    std::fs::write(tool_config.path(), NEXTEST_TOOL_CONFIG)
+        .context("failed to write the nextest tool config file")?;
 
-    let report_path = workspace.nextest_store_dir().join(NEXTEST_PROFILE).join("junit.xml");
+    let report_path = workspace
+        .nextest_store_dir()
+        .join(NEXTEST_PROFILE)
+        .join("junit.xml");
     match std::fs::remove_file(&report_path) {
         Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => {
-            return Err(error).with_context(|| format!("failed to remove the old report {}", report_path.display()));
+            return Err(error).with_context(|| {
+                format!("failed to remove the old report {}", report_path.display())
+            });
         }
     }
 
     let mut command = workspace.cargo();
     command
-        .args(["nextest", "run", "--workspace", "--locked", "--no-fail-fast"])
+        .args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ])
         .args(["--profile", NEXTEST_PROFILE])
         .arg("--tool-config-file")
         .arg(format!("xtask:{}", tool_config.path().display()))
@@ -212,7 +242,10 @@ fn print_report(outcome: &RunOutcome) {
 
     let total = results.total();
     if results.skipped > 0 {
-        println!("{} passed, {} failed, {} skipped", total.passed, total.failed, results.skipped);
+        println!(
+            "{} passed, {} failed, {} skipped",
+            total.passed, total.failed, results.skipped
+        );
     } else {
         println!("{} passed, {} failed", total.passed, total.failed);
     }

@@ -12,7 +12,7 @@ use crate::local_cluster::{self, LocalCluster};
 /// Name of the migrated database that every PostgreSQL test clones.
 pub const TEMPLATE_DATABASE: &str = "referee_template";
 
-/// Where the PostgreSQL server comes from and how to reach it.
+/// Choices for obtaining the PostgreSQL server.
 pub struct ServerOptions {
     /// Server URL given by the developer; its database is used for maintenance statements.
     pub database_url: Option<String>,
@@ -26,7 +26,7 @@ pub struct ServerOptions {
 pub struct Server {
     /// URL of a database on the server to run `CREATE DATABASE` from, as a superuser.
     pub maintenance_url: Url,
-    /// Which server was used, for the closing report (never contains a password).
+    /// Server name for the closing report, without any password.
     pub description: String,
     /// psql binary to run the maintenance statements with.
     pub psql: PathBuf,
@@ -49,16 +49,16 @@ pub fn obtain_server(options: &ServerOptions) -> Result<Server> {
         });
     }
 
-    if docker_endpoint_exists() {
-        if let Some(server) = try_docker(options) {
-            return Ok(server);
-        }
+    if docker_endpoint_exists()
+        && let Some(server) = try_docker(options)
+    {
+        return Ok(server);
     }
 
     start_local_cluster(options)
 }
 
-/// A Docker endpoint plausibly exists when DOCKER_HOST is set or the default socket exists.
+/// Reports a plausible Docker endpoint: DOCKER_HOST is set or the default socket exists.
 fn docker_endpoint_exists() -> bool {
     std::env::var_os("DOCKER_HOST").is_some_and(|value| !value.is_empty())
         || Path::new("/var/run/docker.sock").exists()
@@ -75,7 +75,9 @@ fn try_docker(options: &ServerOptions) -> Option<Server> {
             _cleanup: cleanup,
         }),
         Err(error) => {
-            eprintln!("warning: testcontainers PostgreSQL failed, falling back to a local cluster: {error:#}");
+            eprintln!(
+                "warning: testcontainers PostgreSQL failed, falling back to a local cluster: {error:#}"
+            );
             None
         }
     }
@@ -91,7 +93,10 @@ fn try_docker(_options: &ServerOptions) -> Option<Server> {
 
 fn start_local_cluster(options: &ServerOptions) -> Result<Server> {
     let bindir = local_cluster::find_bindir(options.pg_bindir.as_deref())?;
-    eprintln!("starting a local PostgreSQL cluster from {}", bindir.display());
+    eprintln!(
+        "starting a local PostgreSQL cluster from {}",
+        bindir.display()
+    );
     let cluster = LocalCluster::start(&bindir)?;
 
     let maintenance_url = parse_postgres_url(&cluster.url())?;
@@ -139,7 +144,10 @@ pub struct Template {
 /// drop each other's template.
 pub fn create_template(server: &Server, drop_afterwards: bool) -> Result<Template> {
     let name = TEMPLATE_DATABASE;
-    run_sql(server, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
+    run_sql(
+        server,
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )?;
     run_sql(server, &format!("CREATE DATABASE \"{name}\""))?;
 
     let mut url = server.maintenance_url.clone();
@@ -156,7 +164,10 @@ pub fn create_template(server: &Server, drop_afterwards: bool) -> Result<Templat
         })
     });
 
-    Ok(Template { url, _cleanup: cleanup })
+    Ok(Template {
+        url,
+        _cleanup: cleanup,
+    })
 }
 
 fn run_sql(server: &Server, statement: &str) -> Result<()> {
@@ -208,7 +219,7 @@ fn parse_postgres_url(raw: &str) -> Result<Url> {
 pub fn redact(url: &Url) -> String {
     let mut redacted = url.clone();
     if redacted.password().is_some() {
-        // Only URLs that cannot carry a password reject this, and they have none to hide.
+        // set_password fails only for URLs without a host, and such a URL has no password.
         let _ = redacted.set_password(None);
     }
     redacted.to_string()

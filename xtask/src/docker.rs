@@ -24,14 +24,18 @@ pub fn start(keep: bool) -> Result<(Url, Option<CleanupGuard>, Vec<String>)> {
         .with_cmd(["postgres", "-c", "fsync=off", "-c", "max_connections=300"])
         .start()
         .context("failed to start the container")?;
-    let host = container.get_host().context("failed to read the container's host")?;
+    let host = container
+        .get_host()
+        .context("failed to read the container's host")?;
     let port = container
         .get_host_port_ipv4(5432.tcp())
         .context("failed to read the container's mapped port")?;
 
     // The module's default credentials are postgres/postgres with database postgres.
-    let url = Url::parse(&format!("postgres://postgres:postgres@{host}:{port}/postgres"))
-        .context("the container's address does not form a valid URL")?;
+    let url = Url::parse(&format!(
+        "postgres://postgres:postgres@{host}:{port}/postgres"
+    ))
+    .context("the container's address does not form a valid URL")?;
 
     if keep {
         let id = container.id().to_owned();

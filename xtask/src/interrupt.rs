@@ -1,7 +1,7 @@
 //! Ctrl-C and SIGTERM handling that still stops the database server.
 //!
 //! The first SIGINT, SIGTERM or SIGHUP marks the run as interrupted and forwards SIGTERM to the
-//! running child command. The main thread then sees the child exit, returns, and its cleanup
+//! running child command. When the child exits, the main thread returns and its cleanup
 //! guards stop the database. If that has not happened within [`GRACE_PERIOD`], or a second
 //! signal arrives, the signal thread runs the registered cleanups itself and exits with 130.
 
@@ -138,7 +138,11 @@ fn wait(child: &mut Child, command: &Command) -> Result<ExitStatus> {
 /// Formats a command line for messages.
 pub fn describe(command: &Command) -> String {
     let mut words = vec![command.get_program().to_string_lossy().into_owned()];
-    words.extend(command.get_args().map(|arg| arg.to_string_lossy().into_owned()));
+    words.extend(
+        command
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned()),
+    );
     words.join(" ")
 }
 

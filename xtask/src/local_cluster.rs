@@ -64,7 +64,9 @@ impl LocalCluster {
         }
         if run_as_postgres {
             let mut chown = Command::new("chown");
-            chown.arg(format!("{POSTGRES_USER}:{POSTGRES_USER}")).arg(dir_path);
+            chown
+                .arg(format!("{POSTGRES_USER}:{POSTGRES_USER}"))
+                .arg(dir_path);
             run_checked(&mut chown)?;
         }
 
@@ -81,7 +83,10 @@ impl LocalCluster {
 
     /// URL of the `postgres` maintenance database, as the trusted superuser.
     pub fn url(&self) -> String {
-        format!("postgres://{POSTGRES_USER}@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://{POSTGRES_USER}@127.0.0.1:{}/postgres",
+            self.port
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -118,23 +123,38 @@ impl LocalCluster {
                 output.status,
                 String::from_utf8_lossy(&output.stderr).trim()
             ),
-            Err(error) => eprintln!("warning: failed to run `{}`: {error}", interrupt::describe(&stop)),
+            Err(error) => eprintln!(
+                "warning: failed to run `{}`: {error}",
+                interrupt::describe(&stop)
+            ),
         }
 
         // A server that survived the stop shuts itself down once its postmaster.pid is gone.
         let path = self.dir.path().to_path_buf();
         if let Err(error) = self.dir.close() {
-            eprintln!("warning: failed to delete the cluster directory {}: {error}", path.display());
+            eprintln!(
+                "warning: failed to delete the cluster directory {}: {error}",
+                path.display()
+            );
         }
-        eprintln!("stopped the local PostgreSQL cluster on 127.0.0.1:{}", self.port);
+        eprintln!(
+            "stopped the local PostgreSQL cluster on 127.0.0.1:{}",
+            self.port
+        );
     }
 
     fn init(&self) -> Result<()> {
         let mut initdb = self.server_command("initdb");
-        initdb
-            .arg("-D")
-            .arg(self.data_dir())
-            .args(["-A", "trust", "-U", POSTGRES_USER, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+        initdb.arg("-D").arg(self.data_dir()).args([
+            "-A",
+            "trust",
+            "-U",
+            POSTGRES_USER,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]);
         run_checked(&mut initdb)
     }
 
@@ -203,13 +223,17 @@ pub fn find_bindir(explicit: Option<&Path>) -> Result<PathBuf> {
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    let bindir = String::from_utf8(output.stdout).context("pg_config --bindir printed invalid UTF-8")?;
+    let bindir =
+        String::from_utf8(output.stdout).context("pg_config --bindir printed invalid UTF-8")?;
     Ok(PathBuf::from(bindir.trim()))
 }
 
 /// Reads the effective user id through `id -u`, which needs no unsafe libc call.
 fn running_as_root() -> Result<bool> {
-    let output = Command::new("id").arg("-u").output().context("failed to run `id -u`")?;
+    let output = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("failed to run `id -u`")?;
     if !output.status.success() {
         bail!("`id -u` failed with {}", output.status);
     }
@@ -219,7 +243,8 @@ fn running_as_root() -> Result<bool> {
 /// Asks the kernel for a free loopback port. Another process could take it before the server
 /// binds it, in which case pg_ctl start fails and reports the bind error.
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("failed to find a free port on 127.0.0.1")?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .context("failed to find a free port on 127.0.0.1")?;
     Ok(listener.local_addr()?.port())
 }
 

@@ -19,7 +19,10 @@ use crate::conformance::ConformanceArgs;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Parser)]
-#[command(bin_name = "cargo xtask", about = "Developer tasks for the referee workspace")]
+#[command(
+    bin_name = "cargo xtask",
+    about = "Developer tasks for the referee workspace"
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

@@ -10,10 +10,22 @@ const OPENAPI_PATH: &str = "openapi/openapi.json";
 
 pub fn run(workspace: &Workspace) -> Result<()> {
     let mut command = workspace.cargo();
-    command.args(["run", "--locked", "--quiet", "-p", "referee-server", "--", "openapi"]);
+    command.args([
+        "run",
+        "--locked",
+        "--quiet",
+        "-p",
+        "referee-server",
+        "--",
+        "openapi",
+    ]);
     let output = interrupt::stdout_of(&mut command)?;
     if !output.status.success() {
-        bail!("`{}` failed with {}", interrupt::describe(&command), output.status);
+        bail!(
+            "`{}` failed with {}",
+            interrupt::describe(&command),
+            output.status
+        );
     }
 
     // Refuse to overwrite the committed file with something that is not a JSON document.
@@ -26,7 +38,8 @@ pub fn run(workspace: &Workspace) -> Result<()> {
         eprintln!("{OPENAPI_PATH} is up to date");
         return Ok(());
     }
-    std::fs::write(&path, &output.stdout).with_context(|| format!("failed to write {}", path.display()))?;
+    std::fs::write(&path, &output.stdout)
+        .with_context(|| format!("failed to write {}", path.display()))?;
     eprintln!("wrote {OPENAPI_PATH} ({} bytes)", output.stdout.len());
     Ok(())
 }

@@ -92,7 +92,8 @@ impl TestResults {
     pub fn read(path: &Path) -> Result<TestResults> {
         let xml = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read the JUnit report {}", path.display()))?;
-        TestResults::parse(&xml).with_context(|| format!("failed to parse the JUnit report {}", path.display()))
+        TestResults::parse(&xml)
+            .with_context(|| format!("failed to parse the JUnit report {}", path.display()))
     }
 
     /// Counts `<testcase>` elements. A test case with a `<failure>` or `<error>` child failed.
@@ -108,7 +109,10 @@ impl TestResults {
                 .with_context(|| format!("invalid skipped count `{skipped}`"))?;
         }
 
-        for case in root.descendants().filter(|node| node.has_tag_name("testcase")) {
+        for case in root
+            .descendants()
+            .filter(|node| node.has_tag_name("testcase"))
+        {
             let name = case.attribute("name").unwrap_or_default();
             let failed = case
                 .children()
@@ -154,10 +158,34 @@ mod tests {
     fn parse_counts_per_backend() {
         let results = TestResults::parse(REPORT).expect("valid report");
 
-        assert_eq!(results.sqlite, Counts { passed: 1, failed: 1 });
-        assert_eq!(results.postgres, Counts { passed: 1, failed: 1 });
-        assert_eq!(results.other, Counts { passed: 1, failed: 0 });
-        assert_eq!(results.total(), Counts { passed: 3, failed: 2 });
+        assert_eq!(
+            results.sqlite,
+            Counts {
+                passed: 1,
+                failed: 1
+            }
+        );
+        assert_eq!(
+            results.postgres,
+            Counts {
+                passed: 1,
+                failed: 1
+            }
+        );
+        assert_eq!(
+            results.other,
+            Counts {
+                passed: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(
+            results.total(),
+            Counts {
+                passed: 3,
+                failed: 2
+            }
+        );
         assert_eq!(results.skipped, 2);
     }
 

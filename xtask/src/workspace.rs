@@ -12,8 +12,8 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Locates the workspace from xtask's own manifest directory and asks cargo for the target
-    /// directory, which CARGO_TARGET_DIR or a cargo config may move.
+    /// Locates the workspace from xtask's own manifest directory and reads the target directory
+    /// from `cargo metadata`, because CARGO_TARGET_DIR or a cargo config may move it.
     pub fn locate() -> Result<Workspace> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
@@ -21,9 +21,13 @@ impl Workspace {
             .to_path_buf();
 
         let mut metadata = Command::new(cargo_program());
-        metadata
-            .current_dir(&root)
-            .args(["metadata", "--format-version", "1", "--no-deps", "--locked"]);
+        metadata.current_dir(&root).args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--locked",
+        ]);
         let output = metadata.output().context("failed to run cargo metadata")?;
         if !output.status.success() {
             bail!(
@@ -32,8 +36,8 @@ impl Workspace {
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
-        let metadata: serde_json::Value =
-            serde_json::from_slice(&output.stdout).context("cargo metadata printed invalid JSON")?;
+        let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .context("cargo metadata printed invalid JSON")?;
         let target_dir = metadata["target_directory"]
             .as_str()
             .context("cargo metadata printed no target_directory")?;
@@ -59,7 +63,7 @@ impl Workspace {
     }
 }
 
-/// The cargo that started xtask (cargo sets CARGO for `cargo run`), else the one on PATH.
+/// Returns the cargo that started xtask (cargo sets CARGO for `cargo run`), else the one on PATH.
 fn cargo_program() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }

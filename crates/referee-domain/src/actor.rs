@@ -7,8 +7,14 @@ pub use crate::enums::{CallRole, CustomerRole};
 /// One role a user holds on a call or on an organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleGrant {
-    Call { call_uuid: Uuid, role: CallRole },
-    Customer { customer_uuid: Uuid, role: CustomerRole },
+    Call {
+        call_uuid: Uuid,
+        role: CallRole,
+    },
+    Customer {
+        customer_uuid: Uuid,
+        role: CustomerRole,
+    },
 }
 
 /// The user making a request.
@@ -65,7 +71,10 @@ impl Actor {
         self.grants
             .iter()
             .filter_map(|grant| match grant {
-                RoleGrant::Customer { customer_uuid: c, role } if *c == customer_uuid => Some(*role),
+                RoleGrant::Customer {
+                    customer_uuid: c,
+                    role,
+                } if *c == customer_uuid => Some(*role),
                 _ => None,
             })
             .min()
@@ -87,7 +96,10 @@ impl Actor {
         self.grants
             .iter()
             .filter_map(|grant| match grant {
-                RoleGrant::Call { call_uuid, role: CallRole::Manager } => Some(*call_uuid),
+                RoleGrant::Call {
+                    call_uuid,
+                    role: CallRole::Manager,
+                } => Some(*call_uuid),
                 _ => None,
             })
             .collect()
@@ -109,9 +121,10 @@ impl Actor {
         self.grants
             .iter()
             .filter_map(|grant| match grant {
-                RoleGrant::Customer { customer_uuid, role: CustomerRole::Owner | CustomerRole::Manager } => {
-                    Some(*customer_uuid)
-                }
+                RoleGrant::Customer {
+                    customer_uuid,
+                    role: CustomerRole::Owner | CustomerRole::Manager,
+                } => Some(*customer_uuid),
                 _ => None,
             })
             .collect()
@@ -138,7 +151,10 @@ mod tests {
     fn call_manager_manages_only_that_call() {
         let call = Uuid::now_v7();
         let customer = Uuid::now_v7();
-        let manager = actor(vec![RoleGrant::Call { call_uuid: call, role: CallRole::Manager }]);
+        let manager = actor(vec![RoleGrant::Call {
+            call_uuid: call,
+            role: CallRole::Manager,
+        }]);
 
         assert!(manager.manages_call(call, customer));
         assert!(!manager.manages_call(Uuid::now_v7(), customer));
@@ -147,8 +163,14 @@ mod tests {
     #[test]
     fn organisation_manager_manages_its_calls() {
         let customer = Uuid::now_v7();
-        let owner = actor(vec![RoleGrant::Customer { customer_uuid: customer, role: CustomerRole::Owner }]);
-        let member = actor(vec![RoleGrant::Customer { customer_uuid: customer, role: CustomerRole::Member }]);
+        let owner = actor(vec![RoleGrant::Customer {
+            customer_uuid: customer,
+            role: CustomerRole::Owner,
+        }]);
+        let member = actor(vec![RoleGrant::Customer {
+            customer_uuid: customer,
+            role: CustomerRole::Member,
+        }]);
 
         assert!(owner.manages_call(Uuid::now_v7(), customer));
         assert!(!member.manages_call(Uuid::now_v7(), customer));

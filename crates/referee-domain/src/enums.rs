@@ -182,6 +182,91 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Kind of a conflict of interest.
+    CoiType {
+        InstSame = "INST_SAME" => "Same institution",
+        FinDirect = "FIN_DIRECT" => "Direct financial interest",
+        RelFamily = "REL_FAMILY" => "Family relationship",
+        RoleNamed = "ROLE_NAMED" => "Named on proposal",
+        CollabActive = "COLLAB_ACTIVE" => "Active collaboration",
+        RelMentor = "REL_MENTOR" => "Mentor/mentee relationship",
+        RelSupervisor = "REL_SUPERVISOR" => "Supervisor relationship",
+        CoauthRecent = "COAUTH_RECENT" => "Recent co-authorship",
+        InstDept = "INST_DEPT" => "Same department",
+        InstFormer = "INST_FORMER" => "Former institution",
+        RoleConf = "ROLE_CONF" => "Conference organizer",
+        CollabGrant = "COLLAB_GRANT" => "Grant collaboration",
+        RelEditorial = "REL_EDITORIAL" => "Editorial relationship",
+        Compet = "COMPET" => "Competitor",
+        CoauthOld = "COAUTH_OLD" => "Distant co-authorship",
+        InstConsort = "INST_CONSORT" => "Consortium membership",
+        ConfAttend = "CONF_ATTEND" => "Conference participation",
+        SocMember = "SOC_MEMBER" => "Professional society",
+    }
+}
+
+wire_enum! {
+    /// How serious a conflict of interest is.
+    CoiSeverity {
+        Real = "real" => "Real conflict - must recuse",
+        Apparent = "apparent" => "Apparent conflict - requires management",
+        Potential = "potential" => "Potential conflict - disclosure only",
+    }
+}
+
+wire_enum! {
+    /// How a conflict of interest was found.
+    DetectionMethod {
+        Automated = "automated" => "Automated detection",
+        SelfDisclosed = "self_disclosed" => "Self-disclosed by reviewer",
+        Reported = "reported" => "Reported by third party",
+        ManagerIdentified = "manager_identified" => "Identified by call manager",
+    }
+}
+
+wire_enum! {
+    /// Review status of a conflict of interest. `pending` and `recused` block assignments.
+    CoiStatus {
+        Pending = "pending" => "Pending review",
+        Dismissed = "dismissed" => "Dismissed - not a conflict",
+        Waived = "waived" => "Waived with management plan",
+        Recused = "recused" => "Reviewer recused",
+    }
+}
+
+impl CoiType {
+    /// The severity a conflict of this type has unless stated otherwise.
+    pub fn default_severity(self) -> CoiSeverity {
+        match self {
+            Self::InstSame
+            | Self::FinDirect
+            | Self::RelFamily
+            | Self::RoleNamed
+            | Self::CollabActive
+            | Self::RelMentor
+            | Self::RelSupervisor => CoiSeverity::Real,
+            Self::CoauthRecent
+            | Self::InstDept
+            | Self::InstFormer
+            | Self::RoleConf
+            | Self::CollabGrant
+            | Self::RelEditorial
+            | Self::Compet => CoiSeverity::Apparent,
+            Self::CoauthOld | Self::InstConsort | Self::ConfAttend | Self::SocMember => {
+                CoiSeverity::Potential
+            }
+        }
+    }
+}
+
+impl CoiStatus {
+    /// Whether a conflict in this status keeps the reviewer off the proposal.
+    pub fn is_blocking(self) -> bool {
+        matches!(self, Self::Pending | Self::Recused)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,11 @@ impl FieldErrors {
 
     /// Returns `Ok(())` when no field has a message, else the errors as a validation failure.
     pub fn into_result(self) -> Result<(), DomainError> {
-        if self.is_empty() { Ok(()) } else { Err(DomainError::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Validation(self))
+        }
     }
 }
 
@@ -63,7 +67,10 @@ impl DomainError {
     }
 
     pub fn invalid_state(code: &'static str, message: impl Into<String>) -> Self {
-        Self::InvalidState { code, message: message.into() }
+        Self::InvalidState {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn permission_denied(message: impl Into<String>) -> Self {

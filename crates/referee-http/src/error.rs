@@ -74,6 +74,18 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Domain(error) => Self::Domain(error),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Database(diesel::result::Error::DatabaseError(kind, info)) => match kind {
+                // A racing request won: the check before the write passed, the constraint did not.
+                diesel::result::DatabaseErrorKind::UniqueViolation => Self::Domain(DomainError::Conflict(
+                    "Another request created the same record at the same time. Retry the request.".into(),
+                )),
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation => Self::Domain(DomainError::Conflict(
+                    "The record is still referenced by other records, or refers to one that no longer exists. \
+                     Reload it and retry."
+                        .into(),
+                )),
+                _ => Self::Internal(format!("{kind:?}: {}", info.message())),
+            },
             StoreError::Database(error) => Self::Internal(error.to_string()),
         }
     }
@@ -86,27 +98,46 @@ impl From<FieldErrors> for ApiError {
 }
 
 fn detail(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(DetailBody { detail: message.into() })).into_response()
+    (
+        status,
+        Json(DetailBody {
+            detail: message.into(),
+        }),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::Domain(DomainError::NotFound { .. }) => detail(StatusCode::NOT_FOUND, "Not found."),
-            Self::Domain(DomainError::PermissionDenied(message)) => detail(StatusCode::FORBIDDEN, message),
+            Self::Domain(DomainError::NotFound { .. }) => {
+                detail(StatusCode::NOT_FOUND, "Not found.")
+            }
+            Self::Domain(DomainError::PermissionDenied(message)) => {
+                detail(StatusCode::FORBIDDEN, message)
+            }
             Self::Domain(DomainError::Conflict(message)) => detail(StatusCode::CONFLICT, message),
             Self::Domain(DomainError::InvalidState { code, message }) => (
                 StatusCode::BAD_REQUEST,
-                Json(StateErrorBody { error: message, code: code.to_owned() }),
+                Json(StateErrorBody {
+                    error: message,
+                    code: code.to_owned(),
+                }),
             )
                 .into_response(),
             Self::Domain(DomainError::Validation(errors)) => {
-                let body: Map<String, Value> = errors.0.into_iter().map(|(field, messages)| (field, json!(messages))).collect();
+                let body: Map<String, Value> = errors
+                    .0
+                    .into_iter()
+                    .map(|(field, messages)| (field, json!(messages)))
+                    .collect();
                 (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response()
             }
             Self::Unauthenticated(message) => {
                 let mut response = detail(StatusCode::UNAUTHORIZED, message);
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
                 response
             }
             Self::Unavailable(cause) => {
@@ -121,7 +152,9 @@ impl IntoResponse for ApiError {
                 detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")
             }
             Self::PayloadTooLarge(message) => detail(StatusCode::PAYLOAD_TOO_LARGE, message),
-            Self::UnsupportedMediaType(message) => detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
+            Self::UnsupportedMediaType(message) => {
+                detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, message)
+            }
             Self::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message),
         }
     }

@@ -31,12 +31,16 @@ pub struct Auth(pub Actor);
 /// Extracts the token from `Authorization: Token <key>` or the `x-auth-token` query parameter.
 fn token_from(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let text = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthenticated("Invalid token header. The header contains invalid characters.".into()))?;
+        let text = value.to_str().map_err(|_| {
+            ApiError::Unauthenticated(
+                "Invalid token header. The header contains invalid characters.".into(),
+            )
+        })?;
         let words: Vec<&str> = text.split_whitespace().collect();
         match words.as_slice() {
-            [keyword, token] if keyword.eq_ignore_ascii_case("token") => return Ok(Some((*token).to_owned())),
+            [keyword, token] if keyword.eq_ignore_ascii_case("token") => {
+                return Ok(Some((*token).to_owned()));
+            }
             [keyword] if keyword.eq_ignore_ascii_case("token") => {
                 return Err(ApiError::Unauthenticated(
                     "Invalid token header. No credentials provided. Send \"Authorization: Token <key>\".".into(),
@@ -63,7 +67,10 @@ fn token_from(parts: &Parts) -> Result<Option<String>, ApiError> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(Auth(actor)) = parts.extensions.get::<Auth>() {
             return Ok(Auth(actor.clone()));
         }
@@ -74,15 +81,22 @@ impl FromRequestParts<AppState> for Auth {
             ));
         };
 
-        let outcome = state.run(move |connection| referee_store::users::authenticate(connection, &token)).await?;
+        let outcome = state
+            .run(move |connection| referee_store::users::authenticate(connection, &token))
+            .await?;
         match outcome {
             Ok(actor) => {
-                tracing::Span::current().record("user.uuid", tracing::field::display(actor.user_uuid.simple()));
+                tracing::Span::current().record(
+                    "user.uuid",
+                    tracing::field::display(actor.user_uuid.simple()),
+                );
                 parts.extensions.insert(Auth(actor.clone()));
                 Ok(Auth(actor))
             }
             Err(TokenRejection::Unknown) => Err(ApiError::Unauthenticated("Invalid token.".into())),
-            Err(TokenRejection::Inactive) => Err(ApiError::Unauthenticated("User inactive or deleted.".into())),
+            Err(TokenRejection::Inactive) => Err(ApiError::Unauthenticated(
+                "User inactive or deleted.".into(),
+            )),
         }
     }
 }
@@ -98,7 +112,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         let pairs = parts
             .uri
             .query()
-            .map(|query| url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+            .map(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Self(pairs))
     }
@@ -107,12 +125,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 impl Params {
     /// The last value given for `key`, as Django's `QueryDict.get` does.
     pub fn single(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
     }
 
     /// Every value given for `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(name, _)| name == key).map(|(_, value)| value.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+            .collect()
     }
 
     /// A UUID filter; an empty value counts as not given, an invalid one is a 400 on `key`.
@@ -138,7 +164,9 @@ impl Params {
 
     /// A free-text filter; an empty value counts as not given.
     pub fn text(&self, key: &str) -> Option<String> {
-        self.single(key).filter(|value| !value.is_empty()).map(str::to_owned)
+        self.single(key)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
     }
 
     /// A number filter; a value that is not a number is a 400 on `key`.
@@ -147,14 +175,21 @@ impl Params {
         match value.parse::<f64>() {
             Ok(number) if number.is_finite() => Some(number),
             _ => {
-                errors.add(key, format!("{value:?} is not a number. Enter a number such as 0.5."));
+                errors.add(
+                    key,
+                    format!("{value:?} is not a number. Enter a number such as 0.5."),
+                );
                 None
             }
         }
     }
 
     /// A date-time filter; an invalid value is a 400 on `key`.
-    pub fn time(&self, key: &str, errors: &mut FieldErrors) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub fn time(
+        &self,
+        key: &str,
+        errors: &mut FieldErrors,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
         let value = self.single(key).filter(|value| !value.is_empty())?;
         let parsed = parse_time(value);
         if parsed.is_none() {
@@ -203,20 +238,32 @@ impl Params {
 
     /// The `o` ordering: a comma-separated list of allowed names, each optionally prefixed by
     /// `-` for descending. Only the last `o` counts. An unknown name is a 400 on `o`.
-    pub fn ordering<F: Copy>(&self, allowed: &[(&str, F)], errors: &mut FieldErrors) -> Vec<SortKey<F>> {
+    pub fn ordering<F: Copy>(
+        &self,
+        allowed: &[(&str, F)],
+        errors: &mut FieldErrors,
+    ) -> Vec<SortKey<F>> {
         let Some(value) = self.single("o") else {
             return Vec::new();
         };
         let mut keys = Vec::new();
-        for name in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+        for name in value
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
             let (descending, bare) = match name.strip_prefix('-') {
                 Some(bare) => (true, bare),
                 None => (false, name),
             };
             match allowed.iter().find(|(candidate, _)| *candidate == bare) {
-                Some((_, field)) => keys.push(SortKey { field: *field, descending }),
+                Some((_, field)) => keys.push(SortKey {
+                    field: *field,
+                    descending,
+                }),
                 None => {
-                    let names: Vec<&str> = allowed.iter().map(|(candidate, _)| *candidate).collect();
+                    let names: Vec<&str> =
+                        allowed.iter().map(|(candidate, _)| *candidate).collect();
                     errors.add(
                         "o",
                         format!(
@@ -267,13 +314,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge("The request body is larger than the server accepts.".into())
-            } else {
-                ApiError::BadRequest(format!("The request body could not be read: {rejection}."))
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(
+                        "The request body is larger than the server accepts.".into(),
+                    )
+                } else {
+                    ApiError::BadRequest(format!(
+                        "The request body could not be read: {rejection}."
+                    ))
+                }
+            })?;
 
         if let Some(content_type) = content_type.as_deref()
             && !bytes.is_empty()
@@ -291,9 +344,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
 /// Parses a JSON body into `T`, turning errors into field errors where a field is at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    let value: serde_json::Value = serde_json::from_slice(text)
-        .map_err(|error| ApiError::BadRequest(format!("JSON parse error: {error}. Send a valid JSON document.")))?;
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "JSON parse error: {error}. Send a valid JSON document."
+        ))
+    })?;
 
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
@@ -306,7 +366,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn field_error(path: &str, message: &str) -> ApiError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
-        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        let field = if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
         return ApiError::field(&field, "This field is required.");
     }
     if path == "." || path.is_empty() {

@@ -34,7 +34,10 @@ pub struct RouterLimits {
 
 impl Default for RouterLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 2 * 1024 * 1024, request_timeout: Some(std::time::Duration::from_secs(60)) }
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout: Some(std::time::Duration::from_secs(60)),
+        }
     }
 }
 

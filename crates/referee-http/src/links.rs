@@ -35,7 +35,12 @@ impl RequestUrl {
     /// The request URL with `page` set to `page`, or removed when `page` is `None`; other
     /// parameters are kept, sorted by key and percent-encoded.
     pub fn with_page(&self, page: Option<i64>) -> String {
-        let mut pairs: Vec<(String, String)> = self.query.iter().filter(|(key, _)| key != "page").cloned().collect();
+        let mut pairs: Vec<(String, String)> = self
+            .query
+            .iter()
+            .filter(|(key, _)| key != "page")
+            .cloned()
+            .collect();
         if let Some(page) = page {
             pairs.push(("page".to_owned(), page.to_string()));
         }
@@ -43,7 +48,9 @@ impl RequestUrl {
 
         let mut url = format!("{}{}", self.origin, self.path);
         if !pairs.is_empty() {
-            let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
             url.push('?');
             url.push_str(&query);
         }
@@ -68,7 +75,10 @@ fn origin_from_headers(headers: &HeaderMap) -> String {
 impl FromRequestParts<AppState> for RequestUrl {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let origin = match &state.settings().public_url {
             Some(public) => public.trim_end_matches('/').to_owned(),
             None => origin_from_headers(&parts.headers),
@@ -76,9 +86,17 @@ impl FromRequestParts<AppState> for RequestUrl {
         let query = parts
             .uri
             .query()
-            .map(|query| url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+            .map(|query| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok(Self { origin, path: parts.uri.path().to_owned(), query })
+        Ok(Self {
+            origin,
+            path: parts.uri.path().to_owned(),
+            query,
+        })
     }
 }
 
@@ -94,13 +112,29 @@ pub struct ListResponse<T> {
 impl<T> ListResponse<T> {
     /// Converts every row, keeping the paging information.
     pub fn map<U>(self, mut convert: impl FnMut(T, &RequestUrl) -> U) -> ListResponse<U> {
-        let rows = self.rows.into_iter().map(|row| convert(row, &self.url)).collect();
-        ListResponse { rows, total: self.total, page: self.page, page_size: self.page_size, url: self.url }
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|row| convert(row, &self.url))
+            .collect();
+        ListResponse {
+            rows,
+            total: self.total,
+            page: self.page,
+            page_size: self.page_size,
+            url: self.url,
+        }
     }
 
     fn link_header(&self) -> String {
         let last_page = ((self.total + self.page_size - 1) / self.page_size).max(1);
-        let page_link = |page: i64| if page <= 1 { self.url.with_page(None) } else { self.url.with_page(Some(page)) };
+        let page_link = |page: i64| {
+            if page <= 1 {
+                self.url.with_page(None)
+            } else {
+                self.url.with_page(Some(page))
+            }
+        };
 
         let mut links = vec![format!("<{}>; rel=\"first\"", self.url.with_page(None))];
         if self.page > 1 {
@@ -134,7 +168,9 @@ impl<T: Serialize> IntoResponse for ArrayResponse<T> {
     fn into_response(self) -> Response {
         let count = self.0.len() as i64;
         let mut response = (StatusCode::OK, axum::Json(&self.0)).into_response();
-        response.headers_mut().insert("x-result-count", HeaderValue::from(count));
+        response
+            .headers_mut()
+            .insert("x-result-count", HeaderValue::from(count));
         response
     }
 }
@@ -147,7 +183,10 @@ mod tests {
         RequestUrl {
             origin: "http://h".into(),
             path: "/api/customers/".into(),
-            query: query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            query: query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
@@ -171,7 +210,13 @@ mod tests {
 
     #[test]
     fn single_page_has_first_and_last_only() {
-        let response = ListResponse::<()> { rows: vec![], total: 0, page: 1, page_size: 10, url: url(&[]) };
+        let response = ListResponse::<()> {
+            rows: vec![],
+            total: 0,
+            page: 1,
+            page_size: 10,
+            url: url(&[]),
+        };
         assert_eq!(
             response.link_header(),
             "<http://h/api/customers/>; rel=\"first\", <http://h/api/customers/>; rel=\"last\""

@@ -20,7 +20,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Answers routes that do not exist.
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(DetailBody { detail: "Not found.".into() })).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(DetailBody {
+            detail: "Not found.".into(),
+        }),
+    )
+        .into_response()
 }
 
 /// Gives axum's own empty 405 and 413 responses a JSON body.
@@ -40,7 +46,9 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
             let allow = response.headers().get(header::ALLOW).cloned();
             let mut replaced = (
                 StatusCode::METHOD_NOT_ALLOWED,
-                axum::Json(DetailBody { detail: format!("Method \"{method}\" not allowed.") }),
+                axum::Json(DetailBody {
+                    detail: format!("Method \"{method}\" not allowed."),
+                }),
             )
                 .into_response();
             if let Some(allow) = allow {
@@ -50,12 +58,16 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
         }
         StatusCode::PAYLOAD_TOO_LARGE => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            axum::Json(DetailBody { detail: "The request body is larger than the server accepts.".into() }),
+            axum::Json(DetailBody {
+                detail: "The request body is larger than the server accepts.".into(),
+            }),
         )
             .into_response(),
         StatusCode::REQUEST_TIMEOUT => (
             StatusCode::REQUEST_TIMEOUT,
-            axum::Json(DetailBody { detail: "The request took too long and was stopped. Retry it.".into() }),
+            axum::Json(DetailBody {
+                detail: "The request took too long and was stopped. Retry it.".into(),
+            }),
         )
             .into_response(),
         _ => response,
@@ -64,7 +76,12 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     tracing::error!("request handler panicked");
-    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(DetailBody { detail: "Internal server error.".into() }))
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(DetailBody {
+            detail: "Internal server error.".into(),
+        }),
+    )
         .into_response()
 }
 
@@ -90,7 +107,10 @@ pub fn apply(router: Router, limits: &RouterLimits) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
     if let Some(timeout) = limits.request_timeout {
-        router = router.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
+        router = router.layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
     }
     router
         .layer(CatchPanicLayer::custom(panic_response))

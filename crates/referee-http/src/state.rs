@@ -30,7 +30,13 @@ struct Inner {
 
 impl AppState {
     pub fn new(pool: Pool, settings: HttpSettings) -> Self {
-        Self { inner: Arc::new(Inner { pool, settings, database_ready: AtomicBool::new(true) }) }
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                settings,
+                database_ready: AtomicBool::new(true),
+            }),
+        }
     }
 
     /// Like [`AppState::new`], but answers 503 until [`AppState::mark_database_ready`].
@@ -67,7 +73,9 @@ impl AppState {
         F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
     {
         if !self.database_ready() {
-            return Err(ApiError::Unavailable("the database is not migrated yet".into()));
+            return Err(ApiError::Unavailable(
+                "the database is not migrated yet".into(),
+            ));
         }
         let pool = self.inner.pool.clone();
         let span = tracing::Span::current();
@@ -80,7 +88,9 @@ impl AppState {
 
         match outcome {
             Ok(result) => result.map_err(ApiError::from),
-            Err(join_error) => Err(ApiError::Internal(format!("store operation panicked: {join_error}"))),
+            Err(join_error) => Err(ApiError::Internal(format!(
+                "store operation panicked: {join_error}"
+            ))),
         }
     }
 }

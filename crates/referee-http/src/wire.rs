@@ -35,7 +35,9 @@ impl Serialize for HexUuid {
 impl<'de> Deserialize<'de> for HexUuid {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_uuid(&text).map(Self).ok_or_else(|| serde::de::Error::custom(invalid_uuid_message(&text)))
+        parse_uuid(&text)
+            .map(Self)
+            .ok_or_else(|| serde::de::Error::custom(invalid_uuid_message(&text)))
     }
 }
 
@@ -52,7 +54,9 @@ pub fn hex_uuid_schema() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some("^[0-9a-f]{32}$"))
-        .description(Some("UUID as 32 lowercase hexadecimal characters; input may also use the dashed form."))
+        .description(Some(
+            "UUID as 32 lowercase hexadecimal characters; input may also use the dashed form.",
+        ))
         .build()
 }
 
@@ -84,7 +88,11 @@ impl From<DateTime<Utc>> for WireTime {
 pub fn format_time(value: DateTime<Utc>) -> String {
     let base = value.format("%Y-%m-%dT%H:%M:%S").to_string();
     let micros = value.timestamp_subsec_micros();
-    if micros == 0 { format!("{base}+00:00") } else { format!("{base}.{micros:06}+00:00") }
+    if micros == 0 {
+        format!("{base}+00:00")
+    } else {
+        format!("{base}.{micros:06}+00:00")
+    }
 }
 
 impl Serialize for WireTime {
@@ -96,7 +104,9 @@ impl Serialize for WireTime {
 impl<'de> Deserialize<'de> for WireTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_time(&text).map(Self).ok_or_else(|| serde::de::Error::custom(invalid_time_message(&text)))
+        parse_time(&text)
+            .map(Self)
+            .ok_or_else(|| serde::de::Error::custom(invalid_time_message(&text)))
     }
 }
 
@@ -113,11 +123,15 @@ impl ToSchema for WireTime {}
 
 /// Parses an RFC 3339 instant with an offset or `Z`.
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text.trim()).ok().map(|time| time.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
 }
 
 pub fn invalid_time_message(text: &str) -> String {
-    format!("{text:?} is not a valid date-time. Use RFC 3339 with an offset, for example 2026-09-14T08:03:11+00:00.")
+    format!(
+        "{text:?} is not a valid date-time. Use RFC 3339 with an offset, for example 2026-09-14T08:03:11+00:00."
+    )
 }
 
 /// Parses a calendar date `YYYY-MM-DD`.
@@ -141,8 +155,12 @@ mod tests {
     #[test]
     fn uuid_is_hex_on_output_and_either_form_on_input() {
         let uuid = Uuid::parse_str("0b5c9f7e-2d4a-4c4e-9a3f-1e2d3c4b5a69").unwrap();
-        assert_eq!(serde_json::to_string(&HexUuid(uuid)).unwrap(), "\"0b5c9f7e2d4a4c4e9a3f1e2d3c4b5a69\"");
-        let dashed: HexUuid = serde_json::from_str("\"0b5c9f7e-2d4a-4c4e-9a3f-1e2d3c4b5a69\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&HexUuid(uuid)).unwrap(),
+            "\"0b5c9f7e2d4a4c4e9a3f1e2d3c4b5a69\""
+        );
+        let dashed: HexUuid =
+            serde_json::from_str("\"0b5c9f7e-2d4a-4c4e-9a3f-1e2d3c4b5a69\"").unwrap();
         let hex: HexUuid = serde_json::from_str("\"0b5c9f7e2d4a4c4e9a3f1e2d3c4b5a69\"").unwrap();
         assert_eq!(dashed, hex);
         assert!(serde_json::from_str::<HexUuid>("\"0b5c\"").is_err());

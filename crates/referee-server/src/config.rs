@@ -136,7 +136,10 @@ pub struct ServeOptions {
 
 /// Creates the directory of an SQLite file when it does not exist yet.
 pub fn ensure_sqlite_directory(path: &str) -> std::io::Result<()> {
-    let parent = PathBuf::from(path).parent().map(PathBuf::from).unwrap_or_default();
+    let parent = PathBuf::from(path)
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     if parent.as_os_str().is_empty() {
         return Ok(());
     }

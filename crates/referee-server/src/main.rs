@@ -8,10 +8,15 @@ use tracing_subscriber::EnvFilter;
 
 fn init_logging(global: &GlobalOptions) {
     let filter = EnvFilter::try_new(&global.log).unwrap_or_else(|error| {
-        eprintln!("invalid log filter {:?} ({error}); using \"info\"", global.log);
+        eprintln!(
+            "invalid log filter {:?} ({error}); using \"info\"",
+            global.log
+        );
         EnvFilter::new("info")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match global.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -21,8 +26,13 @@ fn init_logging(global: &GlobalOptions) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(serve::serve(&cli.global, &cli.serve))
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let result = runtime.block_on(serve::serve(&cli.global, &cli.serve));
+            // A blocking task may still wait for an unreachable database; do not wait for it.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
         }
         Command::Migrate => {
             let url = serve::database_url(&cli.global)?;
@@ -56,8 +66,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{token}");
                 }
                 UsersCommand::Token { username } => {
-                    let Some(user) = users::find_user_by_username(&mut connection, &username)? else {
-                        anyhow::bail!("no user is named {username:?}; create it with `referee users create --username {username}`");
+                    let Some(user) = users::find_user_by_username(&mut connection, &username)?
+                    else {
+                        anyhow::bail!(
+                            "no user is named {username:?}; create it with `referee users create --username {username}`"
+                        );
                     };
                     println!("{}", users::issue_token(&mut connection, user.uuid)?);
                 }
@@ -69,12 +82,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn describe_store_error(error: referee_store::StoreError) -> String {
     match error {
-        referee_store::StoreError::Domain(referee_domain::DomainError::Validation(fields)) => fields
-            .0
-            .into_iter()
-            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
-            .collect::<Vec<_>>()
-            .join("; "),
+        referee_store::StoreError::Domain(referee_domain::DomainError::Validation(fields)) => {
+            fields
+                .0
+                .into_iter()
+                .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
         other => other.to_string(),
     }
 }

@@ -17,7 +17,8 @@ pub const BOOTSTRAP_USERNAME: &str = "admin";
 pub fn database_url(global: &GlobalOptions) -> anyhow::Result<DatabaseUrl> {
     let url = DatabaseUrl::parse(&global.database_url)?;
     if let Some(path) = url.sqlite_path() {
-        ensure_sqlite_directory(path).with_context(|| format!("creating the directory of the SQLite file {path}"))?;
+        ensure_sqlite_directory(path)
+            .with_context(|| format!("creating the directory of the SQLite file {path}"))?;
     }
     Ok(url)
 }
@@ -51,7 +52,13 @@ pub fn bootstrap_staff_user(connection: &mut AnyConnection) -> anyhow::Result<Op
 
 /// Migrates the database and creates the first user, retrying while the database is down;
 /// marks the state ready when done.
-async fn prepare_database(state: AppState, pool: Pool, retry: Duration, bootstrap: bool) {
+async fn prepare_database(
+    state: AppState,
+    pool: Pool,
+    retry: Duration,
+    bootstrap: bool,
+    address: std::net::SocketAddr,
+) {
     loop {
         let pool = pool.clone();
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
@@ -60,7 +67,11 @@ async fn prepare_database(state: AppState, pool: Pool, retry: Duration, bootstra
             for version in applied {
                 tracing::info!(migration.version = %version, "applied migration");
             }
-            if bootstrap { bootstrap_staff_user(&mut connection) } else { Ok(None) }
+            if bootstrap {
+                bootstrap_staff_user(&mut connection)
+            } else {
+                Ok(None)
+            }
         })
         .await;
 
@@ -69,7 +80,7 @@ async fn prepare_database(state: AppState, pool: Pool, retry: Duration, bootstra
                 if let Some(token) = token {
                     println!(
                         "Created staff user \"{BOOTSTRAP_USERNAME}\". Its API token is shown only once:\n\n    {token}\n\n\
-                         Use it as: curl -H 'Authorization: Token {token}' http://…/api/customers/"
+                         Try it: curl -H 'Authorization: Token {token}' http://{address}/api/users/me/"
                     );
                 }
                 state.mark_database_ready();
@@ -77,7 +88,11 @@ async fn prepare_database(state: AppState, pool: Pool, retry: Duration, bootstra
                 return;
             }
             Ok(Err(error)) => {
-                tracing::warn!(error = format!("{error:#}"), retry_secs = retry.as_secs(), "database not ready; retrying");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    retry_secs = retry.as_secs(),
+                    "database not ready; retrying"
+                );
             }
             Err(join_error) => {
                 tracing::error!(error = %join_error, "preparing the database panicked");
@@ -123,17 +138,25 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
     let url = database_url(global)?;
     let pool = build_pool(
         &url,
-        &PoolOptions { max_size: options.pool_size.max(1), connection_timeout: Duration::from_secs(options.pool_timeout_secs.max(1)) },
+        &PoolOptions {
+            max_size: options.pool_size.max(1),
+            connection_timeout: Duration::from_secs(options.pool_timeout_secs.max(1)),
+        },
     );
-    let settings = HttpSettings { public_url: options.public_url.clone() };
+    let settings = HttpSettings {
+        public_url: options.public_url.clone(),
+    };
     let state = AppState::new_unprepared(pool.clone(), settings);
     let limits = RouterLimits {
         max_body_bytes: options.max_body_bytes,
-        request_timeout: (options.request_timeout_secs > 0).then(|| Duration::from_secs(options.request_timeout_secs)),
+        request_timeout: (options.request_timeout_secs > 0)
+            .then(|| Duration::from_secs(options.request_timeout_secs)),
     };
     let app = referee_http::router(state.clone(), &limits);
 
-    let listener = TcpListener::bind(options.bind).await.with_context(|| format!("binding {}", options.bind))?;
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .with_context(|| format!("binding {}", options.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(
         address = %address,
@@ -146,6 +169,7 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
         pool,
         Duration::from_secs(options.database_retry_secs.max(1)),
         !options.no_bootstrap_user,
+        address,
     ));
 
     let (stop_sender, mut stop_receiver) = tokio::sync::watch::channel(false);

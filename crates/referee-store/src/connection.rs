@@ -48,15 +48,24 @@ impl DatabaseUrl {
     /// Parses `postgres://…`, `postgresql://…` or `sqlite://PATH` (also `sqlite:PATH`).
     pub fn parse(url: &str) -> Result<Self, ConnectionError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { kind: BackendKind::Postgres, target: url.to_owned() });
+            return Ok(Self {
+                kind: BackendKind::Postgres,
+                target: url.to_owned(),
+            });
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(ConnectionError::InvalidConnectionUrl(format!(
                     "the SQLite URL {url:?} names no file; use sqlite://PATH, for example sqlite://./referee-data/referee.db"
                 )));
             }
-            return Ok(Self { kind: BackendKind::Sqlite, target: path.to_owned() });
+            return Ok(Self {
+                kind: BackendKind::Sqlite,
+                target: path.to_owned(),
+            });
         }
         Err(ConnectionError::InvalidConnectionUrl(format!(
             "unsupported database URL {:?}; use postgres://USER@HOST:PORT/DATABASE or sqlite://PATH",
@@ -79,16 +88,20 @@ impl DatabaseUrl {
     /// Opens one connection and prepares it (SQLite pragmas), reporting the driver's own error.
     pub fn establish(&self) -> Result<AnyConnection, ConnectionError> {
         match self.kind {
-            BackendKind::Postgres => PgConnection::establish(&self.target).map(AnyConnection::Postgresql),
+            BackendKind::Postgres => {
+                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+            }
             BackendKind::Sqlite => {
                 let mut connection = SqliteConnection::establish(&self.target)?;
                 let pragmas = format!(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                     SQLITE_BUSY_TIMEOUT.as_millis()
                 );
-                connection
-                    .batch_execute(&pragmas)
-                    .map_err(|error| ConnectionError::BadConnection(format!("setting SQLite pragmas failed: {error}")))?;
+                connection.batch_execute(&pragmas).map_err(|error| {
+                    ConnectionError::BadConnection(format!(
+                        "setting SQLite pragmas failed: {error}"
+                    ))
+                })?;
                 Ok(AnyConnection::Sqlite(connection))
             }
         }
@@ -112,7 +125,9 @@ pub fn redact(url: &str) -> String {
 /// Runs every pending migration of the connection's backend.
 pub fn run_migrations(connection: &mut AnyConnection) -> Result<Vec<String>, String> {
     let applied = match connection {
-        AnyConnection::Postgresql(connection) => connection.run_pending_migrations(POSTGRES_MIGRATIONS),
+        AnyConnection::Postgresql(connection) => {
+            connection.run_pending_migrations(POSTGRES_MIGRATIONS)
+        }
         AnyConnection::Sqlite(connection) => connection.run_pending_migrations(SQLITE_MIGRATIONS),
     };
     applied
@@ -172,7 +187,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 10, connection_timeout: Duration::from_secs(5) }
+        Self {
+            max_size: 10,
+            connection_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -194,24 +212,43 @@ mod tests {
 
     #[test]
     fn url_scheme_picks_backend() {
-        assert_eq!(DatabaseUrl::parse("postgres://u@h/d").unwrap().kind(), BackendKind::Postgres);
-        assert_eq!(DatabaseUrl::parse("postgresql://u@h/d").unwrap().kind(), BackendKind::Postgres);
-        assert_eq!(DatabaseUrl::parse("sqlite://data/r.db").unwrap().sqlite_path(), Some("data/r.db"));
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/d").unwrap().kind(),
+            BackendKind::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/d").unwrap().kind(),
+            BackendKind::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/r.db")
+                .unwrap()
+                .sqlite_path(),
+            Some("data/r.db")
+        );
         assert!(DatabaseUrl::parse("mysql://u@h/d").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
 
     #[test]
     fn redact_hides_password() {
-        assert_eq!(redact("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
         assert_eq!(redact("postgres://u@h/d"), "postgres://u@h/d");
     }
 
     #[test]
     fn refused_postgres_reports_driver_error() {
         let url = DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
-        let Err(error) = url.establish() else { panic!("port 1 accepted a connection") };
+        let Err(error) = url.establish() else {
+            panic!("port 1 accepted a connection")
+        };
         let message = error.to_string();
-        assert!(message.contains("127.0.0.1") || message.contains("refused"), "{message}");
+        assert!(
+            message.contains("127.0.0.1") || message.contains("refused"),
+            "{message}"
+        );
     }
 }

@@ -66,16 +66,25 @@ fn visible(actor: &Actor) -> customers::BoxedQuery<'static, MultiBackend> {
     let own: Vec<DbUuid> = actor.customer_uuids().into_iter().map(DbUuid).collect();
     let call_uuids: Vec<DbUuid> = actor.call_uuids().into_iter().map(DbUuid).collect();
     query.filter(
-        customers::uuid
-            .eq_any(own)
-            .or(customers::uuid.eq_any(calls::table.filter(calls::uuid.eq_any(call_uuids)).select(calls::customer_uuid))),
+        customers::uuid.eq_any(own).or(customers::uuid.eq_any(
+            calls::table
+                .filter(calls::uuid.eq_any(call_uuids))
+                .select(calls::customer_uuid),
+        )),
     )
 }
 
-fn filtered<'a>(actor: &Actor, filter: &'a CustomerFilter) -> customers::BoxedQuery<'a, MultiBackend> {
+fn filtered<'a>(
+    actor: &Actor,
+    filter: &'a CustomerFilter,
+) -> customers::BoxedQuery<'a, MultiBackend> {
     let mut query = visible(actor);
     if let Some(name) = &filter.name {
-        query = query.filter(lower(customers::name).like(contains_pattern(name)).escape('\\'));
+        query = query.filter(
+            lower(customers::name)
+                .like(contains_pattern(name))
+                .escape('\\'),
+        );
     }
     if let Some(abbreviation) = &filter.abbreviation {
         query = query.filter(customers::abbreviation.eq(abbreviation));
@@ -90,7 +99,9 @@ pub fn list_customers(
     order: &[SortKey<CustomerOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<Customer>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     if order.is_empty() {
@@ -100,8 +111,12 @@ pub fn list_customers(
         query = match (key.field, key.descending) {
             (CustomerOrder::Name, false) => query.then_order_by(customers::name.asc()),
             (CustomerOrder::Name, true) => query.then_order_by(customers::name.desc()),
-            (CustomerOrder::Abbreviation, false) => query.then_order_by(customers::abbreviation.asc()),
-            (CustomerOrder::Abbreviation, true) => query.then_order_by(customers::abbreviation.desc()),
+            (CustomerOrder::Abbreviation, false) => {
+                query.then_order_by(customers::abbreviation.asc())
+            }
+            (CustomerOrder::Abbreviation, true) => {
+                query.then_order_by(customers::abbreviation.desc())
+            }
             (CustomerOrder::Created, false) => query.then_order_by(customers::created.asc()),
             (CustomerOrder::Created, true) => query.then_order_by(customers::created.desc()),
         };
@@ -115,7 +130,11 @@ pub fn list_customers(
 }
 
 /// Finds an organisation the actor may see; others are reported as not found.
-pub fn find_visible_customer(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Customer> {
+pub fn find_visible_customer(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Customer> {
     visible(actor)
         .filter(customers::uuid.eq(DbUuid(uuid)))
         .first::<Customer>(connection)
@@ -132,9 +151,15 @@ pub fn get_customer(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<C
 }
 
 /// Creates an organisation; only staff may.
-pub fn create_customer(connection: &mut AnyConnection, actor: &Actor, new: &NewCustomer) -> StoreResult<Customer> {
+pub fn create_customer(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    new: &NewCustomer,
+) -> StoreResult<Customer> {
     if !actor.is_staff {
-        return Err(DomainError::permission_denied("Only staff users can create organisations.").into());
+        return Err(
+            DomainError::permission_denied("Only staff users can create organisations.").into(),
+        );
     }
     let uuid = Uuid::now_v7();
     let created = DbTime::from(Utc::now());
@@ -168,7 +193,10 @@ pub fn update_customer(
     diesel::update(customers::table.find(DbUuid(uuid)))
         .set((
             customers::name.eq(changes.name.as_ref().unwrap_or(&customer.name)),
-            customers::abbreviation.eq(changes.abbreviation.as_ref().unwrap_or(&customer.abbreviation)),
+            customers::abbreviation.eq(changes
+                .abbreviation
+                .as_ref()
+                .unwrap_or(&customer.abbreviation)),
             customers::email.eq(changes.email.as_ref().unwrap_or(&customer.email)),
             customers::modified.eq(DbTime::from(Utc::now())),
         ))
@@ -177,10 +205,16 @@ pub fn update_customer(
 }
 
 /// Deletes an organisation that manages no call; only staff may.
-pub fn delete_customer(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<()> {
+pub fn delete_customer(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<()> {
     find_visible_customer(connection, actor, uuid)?;
     if !actor.is_staff {
-        return Err(DomainError::permission_denied("Only staff users can delete organisations.").into());
+        return Err(
+            DomainError::permission_denied("Only staff users can delete organisations.").into(),
+        );
     }
     let managed_calls = calls::table
         .filter(calls::customer_uuid.eq(DbUuid(uuid)))

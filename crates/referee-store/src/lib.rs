@@ -20,6 +20,8 @@ pub mod stored;
 pub mod transaction;
 pub mod users;
 
-pub use connection::{AnyConnection, BackendKind, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations};
+pub use connection::{
+    AnyConnection, BackendKind, DatabaseUrl, Pool, PoolOptions, build_pool, run_migrations,
+};
 pub use error::{StoreError, StoreResult};
 pub use list::{Page, PageRequest, SortKey};

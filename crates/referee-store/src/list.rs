@@ -16,7 +16,10 @@ impl PageRequest {
 
     /// A request for every row at once, for internal callers.
     pub fn everything() -> Self {
-        Self { page: 1, page_size: i64::MAX / 2 }
+        Self {
+            page: 1,
+            page_size: i64::MAX / 2,
+        }
     }
 }
 
@@ -36,6 +39,9 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, transform: impl FnMut(T) -> U) -> Page<U> {
-        Page { rows: self.rows.into_iter().map(transform).collect(), total: self.total }
+        Page {
+            rows: self.rows.into_iter().map(transform).collect(),
+            total: self.total,
+        }
     }
 }

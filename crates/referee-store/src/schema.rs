@@ -234,6 +234,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    conflicts_of_interest (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        reviewer_uuid -> PortableUuid,
+        proposal_uuid -> Nullable<PortableUuid>,
+        conflicting_user_uuid -> Nullable<PortableUuid>,
+        conflicting_organization_uuid -> Nullable<PortableUuid>,
+        coi_type -> Text,
+        severity -> Text,
+        detection_method -> Text,
+        detected_at -> PortableTimestamptz,
+        evidence_description -> Text,
+        evidence_data -> Text,
+        status -> Text,
+        reviewed_by_uuid -> Nullable<PortableUuid>,
+        reviewed_at -> Nullable<PortableTimestamptz>,
+        review_notes -> Text,
+        management_plan -> Text,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_uuid));
 diesel::joinable!(calls -> customers (customer_uuid));
 diesel::joinable!(rounds -> calls (call_uuid));
@@ -245,6 +272,8 @@ diesel::joinable!(reviewer_expertise -> reviewer_profiles (profile_uuid));
 diesel::joinable!(reviewer_publications -> reviewer_profiles (profile_uuid));
 diesel::joinable!(call_reviewer_pools -> calls (call_uuid));
 diesel::joinable!(call_reviewer_pools -> reviewer_profiles (reviewer_uuid));
+diesel::joinable!(conflicts_of_interest -> calls (call_uuid));
+diesel::joinable!(conflicts_of_interest -> reviewer_profiles (reviewer_uuid));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -260,4 +289,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviewer_expertise,
     reviewer_publications,
     call_reviewer_pools,
+    conflicts_of_interest,
 );

@@ -70,7 +70,10 @@ const SQLITE_TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// Formats an instant the way SQLite columns store it.
 pub fn sqlite_time_text(value: DateTime<Utc>) -> String {
-    value.trunc_subsecs(6).format(SQLITE_TIME_FORMAT).to_string()
+    value
+        .trunc_subsecs(6)
+        .format(SQLITE_TIME_FORMAT)
+        .to_string()
 }
 
 // PostgreSQL: delegate to Diesel's native impls.
@@ -91,7 +94,10 @@ impl FromSql<PortableUuid, Pg> for DbUuid {
 
 impl ToSql<PortableTimestamptz, Pg> for DbTime {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <DateTime<Utc> as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(&self.0, &mut out.reborrow())
+        <DateTime<Utc> as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(
+            &self.0,
+            &mut out.reborrow(),
+        )
     }
 }
 
@@ -114,7 +120,8 @@ impl ToSql<PortableUuid, Sqlite> for DbUuid {
 impl FromSql<PortableUuid, Sqlite> for DbUuid {
     fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(bytes)?;
-        let uuid = Uuid::try_parse(&text).map_err(|error| format!("invalid UUID {text:?} in a SQLite column: {error}"))?;
+        let uuid = Uuid::try_parse(&text)
+            .map_err(|error| format!("invalid UUID {text:?} in a SQLite column: {error}"))?;
         Ok(Self(uuid))
     }
 }
@@ -181,13 +188,17 @@ mod tests {
 
     #[test]
     fn sqlite_time_text_is_fixed_width() {
-        let time = DateTime::parse_from_rfc3339("2026-09-14T08:03:11Z").unwrap().with_timezone(&Utc);
+        let time = DateTime::parse_from_rfc3339("2026-09-14T08:03:11Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(sqlite_time_text(time), "2026-09-14T08:03:11.000000Z");
     }
 
     #[test]
     fn db_time_truncates_to_microseconds() {
-        let time = DateTime::parse_from_rfc3339("2026-09-14T08:03:11.123456789Z").unwrap().with_timezone(&Utc);
+        let time = DateTime::parse_from_rfc3339("2026-09-14T08:03:11.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(DbTime::from(time).0.timestamp_subsec_nanos(), 123_456_000);
     }
 }
@@ -215,7 +226,9 @@ impl From<MaybeUuid> for Option<Uuid> {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeTime(pub Option<DateTime<Utc>>);
 
-impl diesel::Queryable<diesel::sql_types::Nullable<PortableTimestamptz>, MultiBackend> for MaybeTime {
+impl diesel::Queryable<diesel::sql_types::Nullable<PortableTimestamptz>, MultiBackend>
+    for MaybeTime
+{
     type Row = Option<DbTime>;
 
     fn build(row: Self::Row) -> deserialize::Result<Self> {

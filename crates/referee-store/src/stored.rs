@@ -6,8 +6,9 @@ use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use referee_domain::enums::{
-    AffiliationType, CallRole, CallState, CustomerRole, InvitationStatus, ProficiencyLevel, ProposalState,
-    TeamMemberRole, VenueType, WireEnum,
+    AffiliationType, CallRole, CallState, CoiSeverity, CoiStatus, CoiType, CustomerRole,
+    DetectionMethod, InvitationStatus, ProficiencyLevel, ProposalState, TeamMemberRole, VenueType,
+    WireEnum,
 };
 
 use crate::connection::MultiBackend;
@@ -32,7 +33,9 @@ impl<E: WireEnum + std::fmt::Debug> ToSql<Text, MultiBackend> for Stored<E> {
 impl<E: WireEnum> FromSql<Text, MultiBackend> for Stored<E> {
     fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
-        let value = text.parse::<E>().map_err(|error| format!("unexpected stored value: {error}"))?;
+        let value = text
+            .parse::<E>()
+            .map_err(|error| format!("unexpected stored value: {error}"))?;
         Ok(Self(value))
     }
 }
@@ -52,6 +55,10 @@ macro_rules! unwrap_stored {
 
 unwrap_stored!(
     AffiliationType,
+    CoiSeverity,
+    CoiStatus,
+    CoiType,
+    DetectionMethod,
     CallRole,
     CallState,
     CustomerRole,

@@ -25,7 +25,9 @@ where
             }
             Err(error) => {
                 if let Err(rollback_error) =
-                    <AnyConnection as Connection>::TransactionManager::rollback_transaction(connection)
+                    <AnyConnection as Connection>::TransactionManager::rollback_transaction(
+                        connection,
+                    )
                 {
                     tracing::error!(error = %rollback_error, "rolling back a SQLite transaction failed");
                 }

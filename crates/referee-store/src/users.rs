@@ -91,7 +91,10 @@ pub fn create_user(connection: &mut AnyConnection, new: &NewUser) -> StoreResult
     if taken > 0 {
         return Err(DomainError::field(
             "username",
-            format!("A user with username {:?} already exists. Choose another username.", new.username),
+            format!(
+                "A user with username {:?} already exists. Choose another username.",
+                new.username
+            ),
         )
         .into());
     }
@@ -123,22 +126,38 @@ pub fn get_user(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<User>
 }
 
 /// Finds a user visible to the actor: staff and support see everyone, others only themselves.
-pub fn find_visible_user(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<User> {
+pub fn find_visible_user(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<User> {
     if !actor.reads_everything() && actor.user_uuid != uuid {
         return Err(DomainError::not_found("user").into());
     }
     get_user(connection, uuid)
 }
 
-pub fn find_user_by_username(connection: &mut AnyConnection, username: &str) -> StoreResult<Option<User>> {
-    Ok(users::table.filter(users::username.eq(username)).first::<User>(connection).optional()?)
+pub fn find_user_by_username(
+    connection: &mut AnyConnection,
+    username: &str,
+) -> StoreResult<Option<User>> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .first::<User>(connection)
+        .optional()?)
 }
 
 /// Finds an active user by e-mail address, compared case-insensitively.
-pub fn find_user_by_email(connection: &mut AnyConnection, email: &str) -> StoreResult<Option<User>> {
+pub fn find_user_by_email(
+    connection: &mut AnyConnection,
+    email: &str,
+) -> StoreResult<Option<User>> {
     let lowered = email.to_lowercase();
     Ok(users::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ").bind::<diesel::sql_types::Text, _>(lowered))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
+                .bind::<diesel::sql_types::Text, _>(lowered),
+        )
         .filter(users::is_active.eq(true))
         .order(users::uuid.asc())
         .first::<User>(connection)
@@ -149,7 +168,10 @@ pub fn count_users(connection: &mut AnyConnection) -> StoreResult<i64> {
     Ok(users::table.count().get_result(connection)?)
 }
 
-fn filtered<'a>(actor: &Actor, filter: &'a UserFilter) -> users::BoxedQuery<'a, crate::connection::MultiBackend> {
+fn filtered<'a>(
+    actor: &Actor,
+    filter: &'a UserFilter,
+) -> users::BoxedQuery<'a, crate::connection::MultiBackend> {
     let mut query = users::table.into_boxed();
     if !actor.reads_everything() {
         query = query.filter(users::uuid.eq(DbUuid(actor.user_uuid)));
@@ -179,7 +201,9 @@ pub fn list_users(
     order: &[SortKey<UserOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<User>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     for key in order {
@@ -202,7 +226,11 @@ pub fn list_users(
     Ok(Page { rows, total })
 }
 
-pub fn update_user(connection: &mut AnyConnection, uuid: Uuid, changes: &UserChanges) -> StoreResult<User> {
+pub fn update_user(
+    connection: &mut AnyConnection,
+    uuid: Uuid,
+    changes: &UserChanges,
+) -> StoreResult<User> {
     let user = get_user(connection, uuid)?;
     diesel::update(users::table.find(DbUuid(uuid)))
         .set((
@@ -241,7 +269,10 @@ pub enum TokenRejection {
 }
 
 /// Resolves a token to the actor it belongs to, with the actor's role grants.
-pub fn authenticate(connection: &mut AnyConnection, token: &str) -> StoreResult<Result<Actor, TokenRejection>> {
+pub fn authenticate(
+    connection: &mut AnyConnection,
+    token: &str,
+) -> StoreResult<Result<Actor, TokenRejection>> {
     let user = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::digest.eq(token_digest(token)))
@@ -261,20 +292,30 @@ pub fn authenticate(connection: &mut AnyConnection, token: &str) -> StoreResult<
 pub fn actor_for(connection: &mut AnyConnection, user: User) -> StoreResult<Actor> {
     let grants = role_grants::table
         .filter(role_grants::user_uuid.eq(DbUuid(user.uuid)))
-        .select((role_grants::call_uuid, role_grants::customer_uuid, role_grants::role))
+        .select((
+            role_grants::call_uuid,
+            role_grants::customer_uuid,
+            role_grants::role,
+        ))
         .load::<(Option<DbUuid>, Option<DbUuid>, String)>(connection)?
         .into_iter()
-        .filter_map(|(call_uuid, customer_uuid, role)| match (call_uuid, customer_uuid) {
-            (Some(call_uuid), _) => role
-                .parse::<CallRole>()
-                .ok()
-                .map(|role| RoleGrant::Call { call_uuid: call_uuid.0, role }),
-            (None, Some(customer_uuid)) => role
-                .parse::<CustomerRole>()
-                .ok()
-                .map(|role| RoleGrant::Customer { customer_uuid: customer_uuid.0, role }),
-            (None, None) => None,
-        })
+        .filter_map(
+            |(call_uuid, customer_uuid, role)| match (call_uuid, customer_uuid) {
+                (Some(call_uuid), _) => role.parse::<CallRole>().ok().map(|role| RoleGrant::Call {
+                    call_uuid: call_uuid.0,
+                    role,
+                }),
+                (None, Some(customer_uuid)) => {
+                    role.parse::<CustomerRole>()
+                        .ok()
+                        .map(|role| RoleGrant::Customer {
+                            customer_uuid: customer_uuid.0,
+                            role,
+                        })
+                }
+                (None, None) => None,
+            },
+        )
         .collect();
 
     Ok(Actor {
@@ -324,7 +365,11 @@ pub fn grant_role(
 }
 
 /// Removes a role grant; returns whether one existed.
-pub fn revoke_role(connection: &mut AnyConnection, user_uuid: Uuid, scope: RoleScope) -> StoreResult<bool> {
+pub fn revoke_role(
+    connection: &mut AnyConnection,
+    user_uuid: Uuid,
+    scope: RoleScope,
+) -> StoreResult<bool> {
     let (call_uuid, customer_uuid, role) = scope.columns();
     let deleted = match (call_uuid, customer_uuid) {
         (Some(call), _) => diesel::delete(
@@ -401,6 +446,7 @@ pub fn list_role_holders(
     if let Some(customer) = customer_uuid {
         query = query.filter(role_grants::customer_uuid.eq(DbUuid(customer)));
     }
-    Ok(query.order(role_grants::uuid.asc()).load::<RoleHolder>(connection)?)
+    Ok(query
+        .order(role_grants::uuid.asc())
+        .load::<RoleHolder>(connection)?)
 }
-

@@ -70,13 +70,10 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Location {
-    /// The directory holds the database file and its `-wal`/`-shm` companions.
+    /// The directory contains the database file and its `-wal`/`-shm` companions.
     Sqlite { _dir: TempDir },
     /// A clone on a PostgreSQL server, dropped through the maintenance database.
-    Postgres {
-        maintenance_url: Url,
-        name: String,
-    },
+    Postgres { maintenance_url: Url, name: String },
 }
 
 impl TestDatabase {
@@ -174,7 +171,10 @@ impl Drop for TestDatabase {
             return;
         };
 
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(name));
+        let statement = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(name)
+        );
         let result = PgConnection::establish(maintenance_url.as_str())
             .map_err(|error| error.to_string())
             .and_then(|mut connection| {
@@ -282,7 +282,9 @@ fn create_clone(template: &TemplateUrl, name: &str) {
     let maintenance = redact(&template.maintenance_url);
     let mut connection =
         PgConnection::establish(template.maintenance_url.as_str()).unwrap_or_else(|error| {
-            panic!("failed to connect to the PostgreSQL maintenance database {maintenance}: {error}")
+            panic!(
+                "failed to connect to the PostgreSQL maintenance database {maintenance}: {error}"
+            )
         });
 
     let statement = format!(
@@ -321,7 +323,7 @@ fn quote_identifier(identifier: &str) -> String {
 fn redact(url: &Url) -> String {
     let mut redacted = url.clone();
     if redacted.password().is_some() {
-        // Setting the password only fails for URLs that cannot have one, and those have none.
+        // set_password fails only for URLs without a host, and such a URL has no password.
         let _ = redacted.set_password(Some("***"));
     }
     redacted.to_string()
@@ -352,7 +354,10 @@ mod tests {
 
         assert_eq!(database.backend(), Backend::Sqlite);
         assert!(path.is_absolute(), "{} is not absolute", path.display());
-        assert_eq!(path.file_name().and_then(|name| name.to_str()), Some("referee.db"));
+        assert_eq!(
+            path.file_name().and_then(|name| name.to_str()),
+            Some("referee.db")
+        );
         assert!(!path.exists(), "{} exists before first use", path.display());
         assert!(path.parent().is_some_and(Path::is_dir));
     }
@@ -389,11 +394,14 @@ mod tests {
 
             let mut connection = SqliteConnection::establish(path).expect("open the SQLite file");
             connection
-                .batch_execute("CREATE TABLE probe (id INTEGER PRIMARY KEY); INSERT INTO probe VALUES (1);")
+                .batch_execute(
+                    "CREATE TABLE probe (id INTEGER PRIMARY KEY); INSERT INTO probe VALUES (1);",
+                )
                 .expect("write to the SQLite file");
-            let count: i64 = diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM probe)"))
-                .get_result(&mut connection)
-                .expect("read from the SQLite file");
+            let count: i64 =
+                diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM probe)"))
+                    .get_result(&mut connection)
+                    .expect("read from the SQLite file");
 
             assert_eq!(count, 1);
         }
@@ -407,7 +415,8 @@ mod tests {
 
     #[test]
     fn for_backend_sqlite_returns_sqlite() {
-        let database = TestDatabase::for_backend(Backend::Sqlite).expect("SQLite is always available");
+        let database =
+            TestDatabase::for_backend(Backend::Sqlite).expect("SQLite is always available");
 
         assert_eq!(database.backend(), Backend::Sqlite);
     }
@@ -435,9 +444,13 @@ mod tests {
 
         assert_eq!(names.len(), 100);
         for name in &names {
-            assert!(name.len() <= 63, "{name} is longer than PostgreSQL's 63-byte limit");
             assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                name.len() <= 63,
+                "{name} is longer than PostgreSQL's 63-byte limit"
+            );
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{name} needs quoting"
             );
         }
@@ -445,7 +458,9 @@ mod tests {
 
     #[test]
     fn template_url_parts() {
-        let template = TemplateUrl::parse("postgres://postgres:secret@127.0.0.1:5433/referee_template?sslmode=disable");
+        let template = TemplateUrl::parse(
+            "postgres://postgres:secret@127.0.0.1:5433/referee_template?sslmode=disable",
+        );
 
         assert_eq!(template.template_name, "referee_template");
         assert_eq!(
@@ -491,16 +506,20 @@ mod tests {
                 name,
             } = &database.location
             else {
-                panic!("TestDatabase::postgres returned a {} database", database.backend());
+                panic!(
+                    "TestDatabase::postgres returned a {} database",
+                    database.backend()
+                );
             };
             let name = name.clone();
-            let mut maintenance =
-                PgConnection::establish(maintenance_url.as_str()).expect("connect to the maintenance database");
+            let mut maintenance = PgConnection::establish(maintenance_url.as_str())
+                .expect("connect to the maintenance database");
 
             assert_eq!(database.backend(), Backend::Postgres);
             assert!(database.url().starts_with("postgres"), "{}", database.url());
 
-            let mut connection = PgConnection::establish(database.url()).expect("connect to the clone");
+            let mut connection =
+                PgConnection::establish(database.url()).expect("connect to the clone");
             let current: String = diesel::select(diesel::dsl::sql::<Text>("current_database()"))
                 .get_result(&mut connection)
                 .expect("query current_database()");
@@ -511,7 +530,11 @@ mod tests {
 
             // The open session must not prevent the drop.
             drop(database);
-            assert_eq!(database_count(&mut maintenance, &name), 0, "{name} still exists after drop");
+            assert_eq!(
+                database_count(&mut maintenance, &name),
+                0,
+                "{name} still exists after drop"
+            );
             drop(connection);
         }
     }

@@ -11,7 +11,12 @@ use crate::state::AppState;
 ///
 /// `page=last` runs the query once to learn the total. A page past the end is a 404 with
 /// "Not found.", except page 1, which is always an empty list.
-pub async fn list_page<T, F>(state: &AppState, spec: PageSpec, url: RequestUrl, query: F) -> ApiResult<ListResponse<T>>
+pub async fn list_page<T, F>(
+    state: &AppState,
+    spec: PageSpec,
+    url: RequestUrl,
+    query: F,
+) -> ApiResult<ListResponse<T>>
 where
     T: Send + 'static,
     F: Fn(&mut AnyConnection, PageRequest) -> StoreResult<Page<T>> + Send + 'static,
@@ -26,7 +31,10 @@ where
                     if last == 1 {
                         return Ok((PageRequest { page: 1, page_size }, probe));
                     }
-                    PageRequest { page: last, page_size }
+                    PageRequest {
+                        page: last,
+                        page_size,
+                    }
                 }
             };
             let result = query(connection, request)?;
@@ -37,7 +45,13 @@ where
     if page.page > 1 && result.rows.is_empty() {
         return Err(invalid_page());
     }
-    Ok(ListResponse { rows: result.rows, total: result.total, page: page.page, page_size: page.page_size, url })
+    Ok(ListResponse {
+        rows: result.rows,
+        total: result.total,
+        page: page.page,
+        page_size: page.page_size,
+        url,
+    })
 }
 
 /// Turns accumulated field errors into a 400 before any database work.

@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use referee_domain::enums::CustomerRole;
 use referee_domain::{DomainError, FieldErrors};
-use referee_store::customers::{self, Customer, CustomerChanges, CustomerFilter, CustomerOrder, NewCustomer};
+use referee_store::customers::{
+    self, Customer, CustomerChanges, CustomerFilter, CustomerOrder, NewCustomer,
+};
 use referee_store::users::{self, RoleScope};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,7 +25,12 @@ use crate::wire::{HexUuid, WireTime, parse_uuid};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_customers, count_customers, create_customer))
-        .routes(routes!(retrieve_customer, update_customer, partial_update_customer, delete_customer))
+        .routes(routes!(
+            retrieve_customer,
+            update_customer,
+            partial_update_customer,
+            delete_customer
+        ))
         .routes(routes!(list_customer_users))
         .routes(routes!(add_customer_user))
         .routes(routes!(delete_customer_user))
@@ -82,7 +89,10 @@ fn validate(name: Option<&str>, email: Option<&str>) -> FieldErrors {
     if let Some(name) = name
         && name.trim().is_empty()
     {
-        errors.add("name", "This field may not be blank. Give the organisation a name.");
+        errors.add(
+            "name",
+            "This field may not be blank. Give the organisation a name.",
+        );
     }
     if let Some(email) = email
         && !email.is_empty()
@@ -125,7 +135,10 @@ pub async fn list_customers(
     let mut errors = FieldErrors::new();
     let order = params.ordering(ORDERING, &mut errors);
     check(errors)?;
-    let filter = CustomerFilter { name: params.text("name"), abbreviation: params.text("abbreviation") };
+    let filter = CustomerFilter {
+        name: params.text("name"),
+        abbreviation: params.text("abbreviation"),
+    };
     let spec = params.page()?;
 
     let response = list_page(&state, spec, url, move |connection, page| {
@@ -173,8 +186,14 @@ pub async fn create_customer(
     JsonBody(body): JsonBody<CustomerRequest>,
 ) -> ApiResult<(StatusCode, Json<CustomerOut>)> {
     check(validate(Some(&body.name), Some(&body.email)))?;
-    let new = NewCustomer { name: body.name.trim().to_owned(), abbreviation: body.abbreviation, email: body.email };
-    let customer = state.run(move |connection| customers::create_customer(connection, &actor, &new)).await?;
+    let new = NewCustomer {
+        name: body.name.trim().to_owned(),
+        abbreviation: body.abbreviation,
+        email: body.email,
+    };
+    let customer = state
+        .run(move |connection| customers::create_customer(connection, &actor, &new))
+        .await?;
     Ok((StatusCode::CREATED, Json(CustomerOut::new(customer, &url))))
 }
 
@@ -197,14 +216,24 @@ pub async fn retrieve_customer(
     url: RequestUrl,
 ) -> ApiResult<Json<CustomerOut>> {
     let uuid = path_uuid(&uuid)?;
-    let customer = state.run(move |connection| customers::find_visible_customer(connection, &actor, uuid)).await?;
+    let customer = state
+        .run(move |connection| customers::find_visible_customer(connection, &actor, uuid))
+        .await?;
     Ok(Json(CustomerOut::new(customer, &url)))
 }
 
-async fn apply_update(state: AppState, actor: referee_domain::Actor, uuid: &str, changes: CustomerChanges, url: RequestUrl) -> ApiResult<Json<CustomerOut>> {
+async fn apply_update(
+    state: AppState,
+    actor: referee_domain::Actor,
+    uuid: &str,
+    changes: CustomerChanges,
+    url: RequestUrl,
+) -> ApiResult<Json<CustomerOut>> {
     let uuid = path_uuid(uuid)?;
     check(validate(changes.name.as_deref(), changes.email.as_deref()))?;
-    let customer = state.run(move |connection| customers::update_customer(connection, &actor, uuid, &changes)).await?;
+    let customer = state
+        .run(move |connection| customers::update_customer(connection, &actor, uuid, &changes))
+        .await?;
     Ok(Json(CustomerOut::new(customer, &url)))
 }
 
@@ -288,12 +317,15 @@ pub async fn delete_customer(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     let uuid = path_uuid(&uuid)?;
-    state.run(move |connection| customers::delete_customer(connection, &actor, uuid)).await?;
+    state
+        .run(move |connection| customers::delete_customer(connection, &actor, uuid))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn customer_role(text: &str) -> ApiResult<CustomerRole> {
-    text.parse::<CustomerRole>().map_err(|unknown| ApiError::field("role", unknown.to_string()))
+    text.parse::<CustomerRole>()
+        .map_err(|unknown| ApiError::field("role", unknown.to_string()))
 }
 
 /// List the users holding roles on an organisation.
@@ -321,7 +353,12 @@ pub async fn list_customer_users(
             users::list_role_holders(connection, None, Some(uuid))
         })
         .await?;
-    Ok(Json(holders.into_iter().map(|holder| RoleHolderOut::new(holder, &url)).collect()))
+    Ok(Json(
+        holders
+            .into_iter()
+            .map(|holder| RoleHolderOut::new(holder, &url))
+            .collect(),
+    ))
 }
 
 /// Grant a user a role on an organisation (staff and the organisation's owners).
@@ -359,9 +396,21 @@ pub async fn add_customer_user(
                 .into());
             }
             if users::get_user(connection, user_uuid).is_err() {
-                return Err(DomainError::field("user", format!("No user has UUID {}. Send an existing user's uuid or url.", user_uuid.simple())).into());
+                return Err(DomainError::field(
+                    "user",
+                    format!(
+                        "No user has UUID {}. Send an existing user's uuid or url.",
+                        user_uuid.simple()
+                    ),
+                )
+                .into());
             }
-            users::grant_role(connection, user_uuid, RoleScope::Customer(uuid, role), Some(actor.user_uuid))?;
+            users::grant_role(
+                connection,
+                user_uuid,
+                RoleScope::Customer(uuid, role),
+                Some(actor.user_uuid),
+            )?;
             let holders = users::list_role_holders(connection, None, Some(uuid))?;
             holders
                 .into_iter()
@@ -408,12 +457,18 @@ pub async fn delete_customer_user(
             if !users::revoke_role(connection, user_uuid, RoleScope::Customer(uuid, role))? {
                 return Err(DomainError::field(
                     "user",
-                    format!("User {} does not hold role {} on this organisation.", user_uuid.simple(), role.as_str()),
+                    format!(
+                        "User {} does not hold role {} on this organisation.",
+                        user_uuid.simple(),
+                        role.as_str()
+                    ),
                 )
                 .into());
             }
             Ok(())
         })
         .await?;
-    Ok(Json(DetailBody { detail: "Role revoked.".into() }))
+    Ok(Json(DetailBody {
+        detail: "Role revoked.".into(),
+    }))
 }

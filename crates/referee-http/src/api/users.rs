@@ -97,13 +97,24 @@ const MAX_USERNAME_LENGTH: usize = 150;
 
 fn validate_username(username: &str, errors: &mut FieldErrors) {
     if username.is_empty() {
-        errors.add("username", "This field may not be blank. Choose a username.");
-    } else if username.chars().count() > MAX_USERNAME_LENGTH {
-        errors.add("username", format!("Ensure this field has no more than {MAX_USERNAME_LENGTH} characters."));
-    } else if !username.chars().all(|character| character.is_alphanumeric() || "@.+-_".contains(character)) {
         errors.add(
             "username",
-            format!("{username:?} is not a valid username. Use letters, digits and @ . + - _ only."),
+            "This field may not be blank. Choose a username.",
+        );
+    } else if username.chars().count() > MAX_USERNAME_LENGTH {
+        errors.add(
+            "username",
+            format!("Ensure this field has no more than {MAX_USERNAME_LENGTH} characters."),
+        );
+    } else if !username
+        .chars()
+        .all(|character| character.is_alphanumeric() || "@.+-_".contains(character))
+    {
+        errors.add(
+            "username",
+            format!(
+                "{username:?} is not a valid username. Use letters, digits and @ . + - _ only."
+            ),
         );
     }
 }
@@ -160,9 +171,10 @@ pub async fn list_users(
         is_active: params.boolean("is_active"),
     };
     let spec = params.page()?;
-    let response =
-        list_page(&state, spec, url, move |connection, page| users::list_users(connection, &actor, &filter, &order, page))
-            .await?;
+    let response = list_page(&state, spec, url, move |connection, page| {
+        users::list_users(connection, &actor, &filter, &order, page)
+    })
+    .await?;
     Ok(response.map(UserOut::new))
 }
 
@@ -224,7 +236,9 @@ pub async fn create_user(
         is_staff: body.is_staff,
         is_support: body.is_support,
     };
-    let user = state.run(move |connection| users::create_user(connection, &new)).await?;
+    let user = state
+        .run(move |connection| users::create_user(connection, &new))
+        .await?;
     Ok((StatusCode::CREATED, Json(UserOut::new(user, &url))))
 }
 
@@ -238,8 +252,14 @@ pub async fn create_user(
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
-pub async fn current_user(State(state): State<AppState>, Auth(actor): Auth, url: RequestUrl) -> ApiResult<Json<UserOut>> {
-    let user = state.run(move |connection| users::get_user(connection, actor.user_uuid)).await?;
+pub async fn current_user(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    url: RequestUrl,
+) -> ApiResult<Json<UserOut>> {
+    let user = state
+        .run(move |connection| users::get_user(connection, actor.user_uuid))
+        .await?;
     Ok(Json(UserOut::new(user, &url)))
 }
 
@@ -262,7 +282,9 @@ pub async fn retrieve_user(
     url: RequestUrl,
 ) -> ApiResult<Json<UserOut>> {
     let uuid = path_uuid(&uuid)?;
-    let user = state.run(move |connection| users::find_visible_user(connection, &actor, uuid)).await?;
+    let user = state
+        .run(move |connection| users::find_visible_user(connection, &actor, uuid))
+        .await?;
     Ok(Json(UserOut::new(user, &url)))
 }
 
@@ -294,7 +316,8 @@ pub async fn partial_update_user(
     validate_email(body.email.as_deref(), &mut errors);
     check(errors)?;
 
-    let changes_flags = body.is_staff.is_some() || body.is_support.is_some() || body.is_active.is_some();
+    let changes_flags =
+        body.is_staff.is_some() || body.is_support.is_some() || body.is_active.is_some();
     let changes = UserChanges {
         email: body.email,
         full_name: body.full_name,
@@ -340,7 +363,10 @@ pub async fn issue_user_token(
         .run(move |connection| {
             users::find_visible_user(connection, &actor, uuid)?;
             if !actor.is_staff && actor.user_uuid != uuid {
-                return Err(DomainError::permission_denied("Only staff users can issue tokens for other users.").into());
+                return Err(DomainError::permission_denied(
+                    "Only staff users can issue tokens for other users.",
+                )
+                .into());
             }
             users::issue_token(connection, uuid)
         })

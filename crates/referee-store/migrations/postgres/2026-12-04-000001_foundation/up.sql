@@ -46,6 +46,8 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_customer_idx ON calls (customer_uuid);
 CREATE INDEX calls_created_idx ON calls (created);
+CREATE INDEX calls_name_idx ON calls (name);
+CREATE INDEX calls_state_idx ON calls (state);
 
 CREATE TABLE role_grants (
     uuid uuid PRIMARY KEY,
@@ -74,11 +76,12 @@ CREATE TABLE rounds (
     modified timestamptz NOT NULL
 );
 CREATE INDEX rounds_call_idx ON rounds (call_uuid, start_time);
+CREATE UNIQUE INDEX rounds_call_slug_unique ON rounds (call_uuid, slug);
 
 CREATE TABLE proposals (
     uuid uuid PRIMARY KEY,
-    round_uuid uuid NOT NULL REFERENCES rounds (uuid) ON DELETE CASCADE,
-    call_uuid uuid NOT NULL REFERENCES calls (uuid) ON DELETE CASCADE,
+    round_uuid uuid NOT NULL REFERENCES rounds (uuid) ON DELETE RESTRICT,
+    call_uuid uuid NOT NULL REFERENCES calls (uuid) ON DELETE RESTRICT,
     name text NOT NULL,
     slug text NOT NULL UNIQUE,
     state text NOT NULL,
@@ -92,6 +95,8 @@ CREATE INDEX proposals_call_idx ON proposals (call_uuid, state);
 CREATE INDEX proposals_round_idx ON proposals (round_uuid);
 CREATE INDEX proposals_created_by_idx ON proposals (created_by_uuid);
 CREATE INDEX proposals_created_idx ON proposals (created);
+CREATE INDEX proposals_name_idx ON proposals (name);
+CREATE INDEX proposals_state_idx ON proposals (state);
 
 CREATE TABLE proposal_team_members (
     uuid uuid PRIMARY KEY,
@@ -120,6 +125,7 @@ CREATE TABLE reviewer_profiles (
     modified timestamptz NOT NULL
 );
 CREATE INDEX reviewer_profiles_created_idx ON reviewer_profiles (created);
+CREATE INDEX reviewer_profiles_published_idx ON reviewer_profiles (is_published, available_for_reviews);
 
 CREATE TABLE reviewer_affiliations (
     uuid uuid PRIMARY KEY,

@@ -3,7 +3,7 @@
 -- text order is time order.
 
 CREATE TABLE users (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
     email TEXT NOT NULL DEFAULT '',
     full_name TEXT NOT NULL DEFAULT '',
@@ -16,14 +16,14 @@ CREATE TABLE users (
 CREATE INDEX users_email_idx ON users (lower(email));
 
 CREATE TABLE api_tokens (
-    digest TEXT PRIMARY KEY,
+    digest TEXT NOT NULL PRIMARY KEY,
     user_uuid TEXT NOT NULL REFERENCES users (uuid) ON DELETE CASCADE,
     created TEXT NOT NULL
 );
 CREATE INDEX api_tokens_user_idx ON api_tokens (user_uuid);
 
 CREATE TABLE customers (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     name TEXT NOT NULL,
     abbreviation TEXT NOT NULL DEFAULT '',
     email TEXT NOT NULL DEFAULT '',
@@ -33,7 +33,7 @@ CREATE TABLE customers (
 CREATE INDEX customers_name_idx ON customers (name);
 
 CREATE TABLE calls (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     customer_uuid TEXT NOT NULL REFERENCES customers (uuid) ON DELETE RESTRICT,
     name TEXT NOT NULL,
     slug TEXT NOT NULL UNIQUE,
@@ -47,9 +47,11 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_customer_idx ON calls (customer_uuid);
 CREATE INDEX calls_created_idx ON calls (created);
+CREATE INDEX calls_name_idx ON calls (name);
+CREATE INDEX calls_state_idx ON calls (state);
 
 CREATE TABLE role_grants (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     user_uuid TEXT NOT NULL REFERENCES users (uuid) ON DELETE CASCADE,
     call_uuid TEXT REFERENCES calls (uuid) ON DELETE CASCADE,
     customer_uuid TEXT REFERENCES customers (uuid) ON DELETE CASCADE,
@@ -65,7 +67,7 @@ CREATE UNIQUE INDEX role_grants_customer_unique ON role_grants (customer_uuid, u
 CREATE INDEX role_grants_user_idx ON role_grants (user_uuid);
 
 CREATE TABLE rounds (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     call_uuid TEXT NOT NULL REFERENCES calls (uuid) ON DELETE CASCADE,
     slug TEXT NOT NULL,
     start_time TEXT NOT NULL,
@@ -75,11 +77,12 @@ CREATE TABLE rounds (
     modified TEXT NOT NULL
 );
 CREATE INDEX rounds_call_idx ON rounds (call_uuid, start_time);
+CREATE UNIQUE INDEX rounds_call_slug_unique ON rounds (call_uuid, slug);
 
 CREATE TABLE proposals (
-    uuid TEXT PRIMARY KEY,
-    round_uuid TEXT NOT NULL REFERENCES rounds (uuid) ON DELETE CASCADE,
-    call_uuid TEXT NOT NULL REFERENCES calls (uuid) ON DELETE CASCADE,
+    uuid TEXT NOT NULL PRIMARY KEY,
+    round_uuid TEXT NOT NULL REFERENCES rounds (uuid) ON DELETE RESTRICT,
+    call_uuid TEXT NOT NULL REFERENCES calls (uuid) ON DELETE RESTRICT,
     name TEXT NOT NULL,
     slug TEXT NOT NULL UNIQUE,
     state TEXT NOT NULL,
@@ -93,9 +96,11 @@ CREATE INDEX proposals_call_idx ON proposals (call_uuid, state);
 CREATE INDEX proposals_round_idx ON proposals (round_uuid);
 CREATE INDEX proposals_created_by_idx ON proposals (created_by_uuid);
 CREATE INDEX proposals_created_idx ON proposals (created);
+CREATE INDEX proposals_name_idx ON proposals (name);
+CREATE INDEX proposals_state_idx ON proposals (state);
 
 CREATE TABLE proposal_team_members (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     proposal_uuid TEXT NOT NULL REFERENCES proposals (uuid) ON DELETE CASCADE,
     user_uuid TEXT REFERENCES users (uuid) ON DELETE SET NULL,
     full_name TEXT NOT NULL,
@@ -109,7 +114,7 @@ CREATE INDEX proposal_team_members_proposal_idx ON proposal_team_members (propos
 CREATE INDEX proposal_team_members_user_idx ON proposal_team_members (user_uuid);
 
 CREATE TABLE reviewer_profiles (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     user_uuid TEXT NOT NULL UNIQUE REFERENCES users (uuid) ON DELETE CASCADE,
     orcid_id TEXT UNIQUE,
     biography TEXT NOT NULL DEFAULT '',
@@ -121,9 +126,10 @@ CREATE TABLE reviewer_profiles (
     modified TEXT NOT NULL
 );
 CREATE INDEX reviewer_profiles_created_idx ON reviewer_profiles (created);
+CREATE INDEX reviewer_profiles_published_idx ON reviewer_profiles (is_published, available_for_reviews);
 
 CREATE TABLE reviewer_affiliations (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     profile_uuid TEXT NOT NULL REFERENCES reviewer_profiles (uuid) ON DELETE CASCADE,
     organization_uuid TEXT REFERENCES customers (uuid) ON DELETE SET NULL,
     organization_name TEXT NOT NULL,
@@ -140,7 +146,7 @@ CREATE TABLE reviewer_affiliations (
 CREATE INDEX reviewer_affiliations_profile_idx ON reviewer_affiliations (profile_uuid);
 
 CREATE TABLE reviewer_expertise (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     profile_uuid TEXT NOT NULL REFERENCES reviewer_profiles (uuid) ON DELETE CASCADE,
     expertise_keyword TEXT NOT NULL,
     expertise_category TEXT,
@@ -153,7 +159,7 @@ CREATE TABLE reviewer_expertise (
 );
 
 CREATE TABLE reviewer_publications (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     profile_uuid TEXT NOT NULL REFERENCES reviewer_profiles (uuid) ON DELETE CASCADE,
     title TEXT NOT NULL,
     doi TEXT,
@@ -170,7 +176,7 @@ CREATE TABLE reviewer_publications (
 CREATE INDEX reviewer_publications_profile_idx ON reviewer_publications (profile_uuid);
 
 CREATE TABLE call_reviewer_pools (
-    uuid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL PRIMARY KEY,
     call_uuid TEXT NOT NULL REFERENCES calls (uuid) ON DELETE CASCADE,
     reviewer_uuid TEXT REFERENCES reviewer_profiles (uuid) ON DELETE CASCADE,
     invited_email TEXT NOT NULL DEFAULT '',

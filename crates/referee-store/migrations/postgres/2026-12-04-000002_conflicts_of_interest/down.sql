@@ -1,0 +1,1 @@
+DROP TABLE conflicts_of_interest;
