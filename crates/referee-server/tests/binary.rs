@@ -232,6 +232,8 @@ fn unreachable_database_serves_503() {
             "postgres://nobody@127.0.0.1:1/none",
             "--database-retry-secs",
             "1",
+            "--pool-timeout-secs",
+            "1",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
