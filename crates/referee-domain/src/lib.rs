@@ -5,6 +5,7 @@
 //! means, and writes the effects; the HTTP layer maps [`DomainError`] to responses.
 
 pub mod actor;
+pub mod assignment;
 pub mod enums;
 pub mod error;
 pub mod validate;
