@@ -69,7 +69,10 @@ pub struct AssignmentSolution {
 impl AssignmentSolution {
     /// Sum of the affinities of the chosen pairs.
     pub fn objective(&self, problem: &AssignmentProblem) -> f64 {
-        self.chosen.iter().map(|index| problem.candidates[*index].affinity).sum()
+        self.chosen
+            .iter()
+            .map(|index| problem.candidates[*index].affinity)
+            .sum()
     }
 }
 
@@ -77,18 +80,28 @@ impl AssignmentSolution {
 /// whose reviewer still has capacity, ties broken by reviewer order. Proposals that cannot be
 /// filled are reported in `unfilled`. Minimum loads are not enforced.
 pub fn solve_greedy(problem: &AssignmentProblem) -> AssignmentSolution {
-    let mut remaining: Vec<u32> = problem.reviewers.iter().map(|reviewer| reviewer.max_proposals).collect();
+    let mut remaining: Vec<u32> = problem
+        .reviewers
+        .iter()
+        .map(|reviewer| reviewer.max_proposals)
+        .collect();
     let mut by_proposal: Vec<Vec<usize>> = vec![Vec::new(); problem.proposals.len()];
     for (index, candidate) in problem.candidates.iter().enumerate() {
         by_proposal[candidate.proposal].push(index);
     }
 
-    let mut solution = AssignmentSolution { algorithm: "greedy".to_owned(), ..AssignmentSolution::default() };
+    let mut solution = AssignmentSolution {
+        algorithm: "greedy".to_owned(),
+        ..AssignmentSolution::default()
+    };
     for (proposal_index, proposal) in problem.proposals.iter().enumerate() {
         let candidates = &mut by_proposal[proposal_index];
         candidates.sort_by(|left, right| {
             let (left, right) = (&problem.candidates[*left], &problem.candidates[*right]);
-            right.affinity.total_cmp(&left.affinity).then(left.reviewer.cmp(&right.reviewer))
+            right
+                .affinity
+                .total_cmp(&left.affinity)
+                .then(left.reviewer.cmp(&right.reviewer))
         });
 
         let mut assigned = 0;
@@ -113,7 +126,12 @@ pub fn solve_greedy(problem: &AssignmentProblem) -> AssignmentSolution {
                     proposal.reviewers_needed
                 )
             };
-            solution.unfilled.push(Unfilled { proposal: proposal_index, assigned, needed: proposal.reviewers_needed, reason });
+            solution.unfilled.push(Unfilled {
+                proposal: proposal_index,
+                assigned,
+                needed: proposal.reviewers_needed,
+                reason,
+            });
         }
     }
     solution
@@ -124,15 +142,29 @@ mod tests {
     use super::*;
 
     fn reviewer(max: u32) -> ReviewerCapacity {
-        ReviewerCapacity { uuid: Uuid::now_v7(), name: String::new(), min_proposals: 0, max_proposals: max }
+        ReviewerCapacity {
+            uuid: Uuid::now_v7(),
+            name: String::new(),
+            min_proposals: 0,
+            max_proposals: max,
+        }
     }
 
     fn proposal(needed: u32) -> ProposalDemand {
-        ProposalDemand { uuid: Uuid::now_v7(), name: String::new(), reviewers_needed: needed }
+        ProposalDemand {
+            uuid: Uuid::now_v7(),
+            name: String::new(),
+            reviewers_needed: needed,
+        }
     }
 
     fn candidate(proposal: usize, reviewer: usize, affinity: f64) -> Candidate {
-        Candidate { proposal, reviewer, affinity, has_affinity: true }
+        Candidate {
+            proposal,
+            reviewer,
+            affinity,
+            has_affinity: true,
+        }
     }
 
     #[test]
@@ -140,7 +172,12 @@ mod tests {
         let problem = AssignmentProblem {
             proposals: vec![proposal(2), proposal(2)],
             reviewers: vec![reviewer(1), reviewer(2)],
-            candidates: vec![candidate(0, 0, 0.9), candidate(0, 1, 0.5), candidate(1, 0, 0.8), candidate(1, 1, 0.7)],
+            candidates: vec![
+                candidate(0, 0, 0.9),
+                candidate(0, 1, 0.5),
+                candidate(1, 0, 0.8),
+                candidate(1, 1, 0.7),
+            ],
         };
         let solution = solve_greedy(&problem);
 

@@ -267,6 +267,78 @@ impl CoiStatus {
     }
 }
 
+wire_enum! {
+    /// Status of one proposal offered to a reviewer.
+    ItemStatus {
+        Pending = "pending" => "Awaiting response",
+        Accepted = "accepted" => "Accepted",
+        Declined = "declined" => "Declined",
+        CoiBlocked = "coi_blocked" => "Blocked due to COI",
+        Expired = "expired" => "Expired without response",
+        Reassigned = "reassigned" => "Reassigned to another reviewer",
+    }
+}
+
+wire_enum! {
+    /// Status of a bundle of proposals offered to one reviewer.
+    BatchStatus {
+        Draft = "draft" => "Draft - pending approval",
+        Sent = "sent" => "Sent to reviewer",
+        Responded = "responded" => "Reviewer responded",
+        Expired = "expired" => "Invitation expired",
+        Cancelled = "cancelled" => "Cancelled by manager",
+    }
+}
+
+wire_enum! {
+    /// How a batch came into being.
+    AssignmentSource {
+        Algorithm = "algorithm" => "Algorithm-generated",
+        Manual = "manual" => "Manually assigned",
+    }
+}
+
+wire_enum! {
+    /// Lifecycle of a review.
+    ReviewState {
+        InReview = "in_review" => "In review",
+        Submitted = "submitted" => "Submitted",
+        Rejected = "rejected" => "Rejected",
+    }
+}
+
+wire_enum! {
+    /// How affinity scores combine keyword and text similarity.
+    AffinityMethod {
+        Keyword = "keyword" => "Keyword matching only",
+        Tfidf = "tfidf" => "TF-IDF text similarity",
+        Combined = "combined" => "Combined keyword + text",
+    }
+}
+
+wire_enum! {
+    /// Assignment algorithm of a call's matching configuration.
+    MatchingAlgorithm {
+        Minmax = "minmax" => "MinMax (balanced load)",
+        Fairflow = "fairflow" => "FairFlow (quality threshold)",
+        Hungarian = "hungarian" => "Hungarian (global optimum)",
+    }
+}
+
+wire_enum! {
+    /// How much of a proposal a reviewer sees before accepting it.
+    DisclosureLevel {
+        TitlesOnly = "titles_only" => "Titles only",
+        TitlesAndSummaries = "titles_and_summaries" => "Titles and summaries",
+        FullDetails = "full_details" => "Full proposal details",
+    }
+}
+
+impl BatchStatus {
+    /// Statuses in which the batch is shown to its reviewer.
+    pub const SHOWN_TO_REVIEWER: &'static [Self] = &[Self::Sent, Self::Responded, Self::Expired];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

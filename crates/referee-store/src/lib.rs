@@ -5,7 +5,10 @@
 //! whether the change is allowed, and writes the effects in one transaction. Visibility is
 //! a SQL filter built from the [`referee_domain::Actor`], so counts and pages stay right.
 
+pub mod assignments;
+pub mod audit;
 pub mod calls;
+pub mod configs;
 pub mod connection;
 pub mod customers;
 pub mod error;

@@ -15,8 +15,8 @@ use crate::error::StoreResult;
 use crate::list::{Page, PageRequest, SortKey};
 use crate::profiles::{self, Profile};
 use crate::schema::{
-    call_reviewer_pools, calls as calls_table, conflicts_of_interest, proposals, reviewer_profiles,
-    users,
+    call_reviewer_pools, calls as calls_table, conflicts_of_interest, proposal_reviews, proposals,
+    reviewer_profiles, users,
 };
 use crate::sql_functions::lower;
 use crate::sql_types::{DbTime, DbUuid, MaybeTime, MaybeUuid};
@@ -24,8 +24,12 @@ use crate::stored::Stored;
 use crate::transaction::write_transaction;
 use crate::users::User;
 
-/// Days an invitation stays open when the call has no assignment configuration.
-pub const DEFAULT_INVITATION_DAYS: i64 = 7;
+/// Days an invitation stays open: the call's `assignment_expiration_days` (7 by default).
+fn invitation_days(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<i64> {
+    Ok(i64::from(
+        crate::configs::assignment_config(connection, call_uuid)?.assignment_expiration_days,
+    ))
+}
 
 /// Default and bounds of `max_assignments`.
 pub const DEFAULT_MAX_ASSIGNMENTS: i32 = 5;
@@ -93,6 +97,11 @@ pub struct PoolEntryView {
     /// Conflicts of interest recorded for (reviewer, call), any status.
     pub coi_count: i64,
     pub coi_by_severity: BTreeMap<String, i64>,
+    /// Open assignments of the reviewer in this call (see `assignments::open_assignments`).
+    pub current_assignments: i64,
+    /// Reviews by the reviewer on proposals of this call, in review and submitted.
+    pub reviews_in_progress: i64,
+    pub reviews_completed: i64,
 }
 
 impl PoolEntryView {
@@ -263,9 +272,12 @@ pub fn list_entries(
             (PoolOrder::ExpertiseMatchScore, true) => {
                 query.then_order_by(call_reviewer_pools::expertise_match_score.desc())
             }
-            // NOTE: open assignments are always 0 until assignment items exist, so this key
-            // leaves the order to the keys after it.
-            (PoolOrder::CurrentAssignments, _) => query,
+            (PoolOrder::CurrentAssignments, false) => {
+                query.then_order_by(open_assignments_sql().asc())
+            }
+            (PoolOrder::CurrentAssignments, true) => {
+                query.then_order_by(open_assignments_sql().desc())
+            }
             (PoolOrder::Created, false) => query.then_order_by(call_reviewer_pools::created.asc()),
             (PoolOrder::Created, true) => query.then_order_by(call_reviewer_pools::created.desc()),
         };
@@ -280,6 +292,19 @@ pub fn list_entries(
         rows: views(connection, entries)?,
         total,
     })
+}
+
+/// Open assignments of the pool entry of the current row, as a SQL expression for ordering;
+/// it counts what `assignments::open_assignments` counts.
+fn open_assignments_sql() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "((SELECT count(*) FROM assignment_items i JOIN assignment_batches b ON b.uuid = i.batch_uuid \
+           WHERE i.pool_entry_uuid = call_reviewer_pools.uuid AND i.status = 'pending' \
+           AND b.status IN ('draft', 'sent')) \
+          + (SELECT count(*) FROM proposal_reviews r JOIN reviewer_profiles p ON p.user_uuid = r.reviewer_user_uuid \
+           WHERE p.uuid = call_reviewer_pools.reviewer_uuid AND r.call_uuid = call_reviewer_pools.call_uuid \
+           AND r.state = 'in_review'))",
+    )
 }
 
 /// Loads the names and counts of a page of entries with a fixed number of queries.
@@ -352,6 +377,26 @@ pub fn views(
             .or_default() += 1;
     }
 
+    let entry_uuids: Vec<Uuid> = entries.iter().map(|entry| entry.uuid).collect();
+    let open = crate::assignments::open_assignments(connection, &entry_uuids)?;
+
+    let reviewer_users: Vec<DbUuid> = profile_users
+        .values()
+        .map(|user| DbUuid(user.uuid))
+        .collect();
+    let review_rows: Vec<(DbUuid, DbUuid, String)> = proposal_reviews::table
+        .filter(proposal_reviews::reviewer_user_uuid.eq_any(reviewer_users))
+        .select((
+            proposal_reviews::reviewer_user_uuid,
+            proposal_reviews::call_uuid,
+            proposal_reviews::state,
+        ))
+        .load(connection)?;
+    let mut reviews: HashMap<(Uuid, Uuid, String), i64> = HashMap::new();
+    for (user, call, state) in review_rows {
+        *reviews.entry((user.0, call.0, state)).or_default() += 1;
+    }
+
     let lookup = |uuid: Option<Uuid>| uuid.and_then(|uuid| users_by_uuid.get(&uuid).cloned());
     Ok(entries
         .into_iter()
@@ -360,14 +405,25 @@ pub fn views(
                 .reviewer_uuid
                 .and_then(|reviewer| conflicts.get(&(reviewer, entry.call_uuid)).cloned())
                 .unwrap_or_default();
+            let reviewer_user = entry
+                .reviewer_uuid
+                .and_then(|profile| profile_users.get(&profile).cloned());
+            let review_count = |state: &str| {
+                reviewer_user
+                    .as_ref()
+                    .and_then(|user| reviews.get(&(user.uuid, entry.call_uuid, state.to_owned())))
+                    .copied()
+                    .unwrap_or(0)
+            };
             PoolEntryView {
                 call_name: call_names
                     .get(&entry.call_uuid)
                     .cloned()
                     .unwrap_or_default(),
-                reviewer_user: entry
-                    .reviewer_uuid
-                    .and_then(|profile| profile_users.get(&profile).cloned()),
+                current_assignments: open.get(&entry.uuid).copied().unwrap_or(0),
+                reviews_in_progress: review_count("in_review"),
+                reviews_completed: review_count("submitted"),
+                reviewer_user,
                 invited_user: lookup(entry.invited_user_uuid),
                 invited_by: lookup(entry.invited_by_uuid),
                 overridden_by: lookup(entry.overridden_by_uuid),
@@ -455,6 +511,7 @@ struct NewEntry {
 fn insert_entry(connection: &mut AnyConnection, new: NewEntry) -> StoreResult<Uuid> {
     let uuid = Uuid::now_v7();
     let invited_at = now();
+    let days = invitation_days(connection, new.call_uuid)?;
     diesel::insert_into(call_reviewer_pools::table)
         .values((
             call_reviewer_pools::uuid.eq(DbUuid(uuid)),
@@ -468,15 +525,39 @@ fn insert_entry(connection: &mut AnyConnection, new: NewEntry) -> StoreResult<Uu
             call_reviewer_pools::decline_reason.eq(""),
             call_reviewer_pools::max_assignments.eq(new.max_assignments),
             call_reviewer_pools::invitation_token.eq(new_invitation_token()),
-            call_reviewer_pools::invitation_expires_at.eq(Some(DbTime(
-                invited_at + Duration::days(DEFAULT_INVITATION_DAYS),
-            ))),
+            call_reviewer_pools::invitation_expires_at
+                .eq(Some(DbTime(invited_at + Duration::days(days)))),
             call_reviewer_pools::override_reason.eq(""),
             call_reviewer_pools::created.eq(DbTime(invited_at)),
             call_reviewer_pools::modified.eq(DbTime(invited_at)),
         ))
         .execute(connection)?;
     Ok(uuid)
+}
+
+/// Records a pool entry's state change in the audit log.
+fn audit_entry(
+    connection: &mut AnyConnection,
+    entry: &PoolEntry,
+    action: &'static str,
+    actor: Option<&Actor>,
+    reason: &str,
+    before: Option<InvitationStatus>,
+    after: InvitationStatus,
+) -> StoreResult<()> {
+    crate::audit::record(
+        connection,
+        crate::audit::AuditEntry {
+            call_uuid: Some(entry.call_uuid),
+            object_type: "pool_entry",
+            object_uuid: entry.uuid,
+            action,
+            actor,
+            reason,
+            before: before.map(|status| serde_json::json!({"invitation_status": status.as_str()})),
+            after: Some(serde_json::json!({"invitation_status": after.as_str()})),
+        },
+    )
 }
 
 /// Invites reviewer profiles to a call's pool. Unknown profiles, profiles already in the pool
@@ -517,7 +598,17 @@ pub fn invite_reviewers(
                 },
             )?;
             tracing::info!(call.uuid = %call_uuid.simple(), pool_entry.uuid = %uuid.simple(), "reviewer invited to the pool");
-            created.push(get_entry(connection, uuid)?);
+            let entry = get_entry(connection, uuid)?;
+            audit_entry(
+                connection,
+                &entry,
+                "pool_entry.invited",
+                Some(actor),
+                "",
+                None,
+                InvitationStatus::Pending,
+            )?;
+            created.push(entry);
         }
         views(connection, created)
     })
@@ -600,6 +691,15 @@ pub fn invite_by_email(
         )?;
         tracing::info!(call.uuid = %call_uuid.simple(), pool_entry.uuid = %uuid.simple(), "reviewer invited by e-mail");
         let entry = get_entry(connection, uuid)?;
+        audit_entry(
+            connection,
+            &entry,
+            "pool_entry.invited",
+            Some(actor),
+            "",
+            None,
+            InvitationStatus::Pending,
+        )?;
         view(connection, entry)
     })
 }
@@ -624,7 +724,20 @@ pub fn set_max_assignments(
     max_assignments: i32,
 ) -> StoreResult<i32> {
     write_transaction(connection, |connection| {
-        managed_entry(connection, actor, uuid)?;
+        let (entry, _call) = managed_entry(connection, actor, uuid)?;
+        crate::audit::record(
+            connection,
+            crate::audit::AuditEntry {
+                call_uuid: Some(entry.call_uuid),
+                object_type: "pool_entry",
+                object_uuid: entry.uuid,
+                action: "pool_entry.max_assignments_changed",
+                actor: Some(actor),
+                reason: "",
+                before: Some(serde_json::json!({"max_assignments": entry.max_assignments})),
+                after: Some(serde_json::json!({"max_assignments": max_assignments})),
+            },
+        )?;
         diesel::update(call_reviewer_pools::table.find(DbUuid(uuid)))
             .set((
                 call_reviewer_pools::max_assignments.eq(max_assignments),
@@ -818,8 +931,18 @@ pub fn accept_invitation(
         }
 
         tracing::info!(pool_entry.uuid = %uuid.simple(), conflicts = declared_conflicts.len(), "pool invitation accepted");
+        let accepted = get_entry(connection, uuid)?;
+        audit_entry(
+            connection,
+            &accepted,
+            "pool_entry.accepted",
+            Some(actor),
+            "",
+            Some(InvitationStatus::Pending),
+            InvitationStatus::Accepted,
+        )?;
         Ok(Accepted {
-            entry: get_entry(connection, uuid)?,
+            entry: accepted,
             declared_conflicts,
         })
     })
@@ -855,7 +978,17 @@ pub fn decline_invitation(
             require_answerable(&current, at)?;
         }
         tracing::info!(pool_entry.uuid = %uuid.simple(), "pool invitation declined");
-        get_entry(connection, uuid)
+        let declined = get_entry(connection, uuid)?;
+        audit_entry(
+            connection,
+            &declined,
+            "pool_entry.declined",
+            Some(actor),
+            reason,
+            Some(InvitationStatus::Pending),
+            InvitationStatus::Declined,
+        )?;
+        Ok(declined)
     })
 }
 
@@ -906,7 +1039,17 @@ pub fn force_accept(
             .into());
         }
         tracing::info!(pool_entry.uuid = %uuid.simple(), "pool invitation force-accepted");
+        let before = entry.invitation_status;
         let entry = get_entry(connection, uuid)?;
+        audit_entry(
+            connection,
+            &entry,
+            "pool_entry.force_accepted",
+            Some(actor),
+            reason,
+            Some(before),
+            InvitationStatus::Accepted,
+        )?;
         view(connection, entry)
     })
 }
@@ -933,16 +1076,27 @@ pub fn resend_invitation(
             .into());
         }
         let at = now();
+        let days = invitation_days(connection, entry.call_uuid)?;
         diesel::update(call_reviewer_pools::table.find(DbUuid(uuid)))
             .set((
                 call_reviewer_pools::invitation_status.eq(InvitationStatus::Pending.as_str()),
                 call_reviewer_pools::invitation_token.eq(new_invitation_token()),
                 call_reviewer_pools::invitation_expires_at
-                    .eq(Some(DbTime(at + Duration::days(DEFAULT_INVITATION_DAYS)))),
+                    .eq(Some(DbTime(at + Duration::days(days)))),
                 call_reviewer_pools::modified.eq(DbTime(at)),
             ))
             .execute(connection)?;
+        let before = entry.invitation_status;
         let entry = get_entry(connection, uuid)?;
+        audit_entry(
+            connection,
+            &entry,
+            "pool_entry.resent",
+            Some(actor),
+            "",
+            Some(before),
+            InvitationStatus::Pending,
+        )?;
         view(connection, entry)
     })
 }
@@ -950,6 +1104,19 @@ pub fn resend_invitation(
 /// Marks pending invitations whose expiry passed as expired; returns how many changed.
 /// Running it again changes nothing.
 pub fn expire_invitations(connection: &mut AnyConnection, at: DateTime<Utc>) -> StoreResult<usize> {
+    write_transaction(connection, |connection| {
+        expire_invitations_locked(connection, at)
+    })
+}
+
+fn expire_invitations_locked(
+    connection: &mut AnyConnection,
+    at: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let due: Vec<PoolEntry> = call_reviewer_pools::table
+        .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Pending.as_str()))
+        .filter(call_reviewer_pools::invitation_expires_at.le(DbTime::from(at)))
+        .load(connection)?;
     let expired = diesel::update(
         call_reviewer_pools::table
             .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Pending.as_str()))
@@ -960,6 +1127,17 @@ pub fn expire_invitations(connection: &mut AnyConnection, at: DateTime<Utc>) -> 
         call_reviewer_pools::modified.eq(DbTime::from(at)),
     ))
     .execute(connection)?;
+    for entry in &due {
+        audit_entry(
+            connection,
+            entry,
+            "pool_entry.expired",
+            None,
+            "",
+            Some(InvitationStatus::Pending),
+            InvitationStatus::Expired,
+        )?;
+    }
     if expired > 0 {
         tracing::info!(count = expired, "pool invitations expired");
     }

@@ -261,6 +261,208 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    call_assignment_configurations (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        auto_reassign_on_decline -> Bool,
+        max_auto_reassign_attempts -> Integer,
+        assignment_expiration_days -> Integer,
+        send_reminder_before_expiry_days -> Integer,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    call_coi_configurations (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        coauthorship_lookback_years -> Integer,
+        coauthorship_threshold_papers -> Integer,
+        institutional_lookback_years -> Integer,
+        include_same_department -> Bool,
+        include_same_institution -> Bool,
+        recusal_required_types -> Text,
+        management_allowed_types -> Text,
+        disclosure_only_types -> Text,
+        auto_detect_coauthorship -> Bool,
+        auto_detect_institutional -> Bool,
+        auto_detect_named_personnel -> Bool,
+        invitation_proposal_disclosure -> Text,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    matching_configurations (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        affinity_method -> Text,
+        keyword_weight -> Double,
+        text_weight -> Double,
+        min_reviewers_per_proposal -> Integer,
+        max_reviewers_per_proposal -> Integer,
+        min_proposals_per_reviewer -> Integer,
+        max_proposals_per_reviewer -> Integer,
+        algorithm -> Text,
+        min_affinity_threshold -> Double,
+        use_reviewer_bids -> Bool,
+        bid_weight -> Double,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    proposal_reviews (uuid) {
+        uuid -> PortableUuid,
+        proposal_uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        reviewer_user_uuid -> PortableUuid,
+        state -> Text,
+        summary_score -> Integer,
+        summary_public_comment -> Text,
+        summary_private_comment -> Text,
+        comment_project_title -> Nullable<Text>,
+        comment_project_summary -> Nullable<Text>,
+        comment_project_description -> Nullable<Text>,
+        comment_project_supporting_documentation -> Nullable<Text>,
+        comment_resource_requests -> Nullable<Text>,
+        comment_team -> Nullable<Text>,
+        coi_confirmed -> Bool,
+        coi_confirmed_at -> Nullable<PortableTimestamptz>,
+        review_end_date -> Nullable<PortableTimestamptz>,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    assignment_batches (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        pool_entry_uuid -> PortableUuid,
+        status -> Text,
+        sent_at -> Nullable<PortableTimestamptz>,
+        expires_at -> Nullable<PortableTimestamptz>,
+        responded_at -> Nullable<PortableTimestamptz>,
+        source -> Text,
+        created_by_uuid -> Nullable<PortableUuid>,
+        manager_notes -> Text,
+        reminder_sent -> Bool,
+        manager_notified -> Bool,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    assignment_items (uuid) {
+        uuid -> PortableUuid,
+        batch_uuid -> PortableUuid,
+        proposal_uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        pool_entry_uuid -> PortableUuid,
+        reviewer_uuid -> Nullable<PortableUuid>,
+        status -> Text,
+        affinity_score -> Nullable<Double>,
+        has_coi -> Bool,
+        responded_at -> Nullable<PortableTimestamptz>,
+        decline_reason -> Text,
+        review_uuid -> Nullable<PortableUuid>,
+        reassigned_from_uuid -> Nullable<PortableUuid>,
+        reassign_count -> Integer,
+        override_reason -> Text,
+        overridden_by_uuid -> Nullable<PortableUuid>,
+        overridden_at -> Nullable<PortableTimestamptz>,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    assignment_item_conflicts (item_uuid, conflict_uuid) {
+        item_uuid -> PortableUuid,
+        conflict_uuid -> PortableUuid,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    reviewer_proposal_affinities (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        reviewer_uuid -> PortableUuid,
+        proposal_uuid -> PortableUuid,
+        affinity_score -> Double,
+        keyword_score -> Nullable<Double>,
+        text_score -> Nullable<Double>,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    audit_events (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> Nullable<PortableUuid>,
+        object_type -> Text,
+        object_uuid -> PortableUuid,
+        action -> Text,
+        actor_uuid -> Nullable<PortableUuid>,
+        actor_name -> Text,
+        reason -> Text,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        created -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    outbox_messages (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> Nullable<PortableUuid>,
+        template -> Text,
+        recipient_email -> Text,
+        recipient_user_uuid -> Nullable<PortableUuid>,
+        subject -> Text,
+        context -> Text,
+        created -> PortableTimestamptz,
+        sent_at -> Nullable<PortableTimestamptz>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_uuid));
 diesel::joinable!(calls -> customers (customer_uuid));
 diesel::joinable!(rounds -> calls (call_uuid));
@@ -274,6 +476,12 @@ diesel::joinable!(call_reviewer_pools -> calls (call_uuid));
 diesel::joinable!(call_reviewer_pools -> reviewer_profiles (reviewer_uuid));
 diesel::joinable!(conflicts_of_interest -> calls (call_uuid));
 diesel::joinable!(conflicts_of_interest -> reviewer_profiles (reviewer_uuid));
+diesel::joinable!(assignment_batches -> call_reviewer_pools (pool_entry_uuid));
+diesel::joinable!(assignment_items -> assignment_batches (batch_uuid));
+diesel::joinable!(assignment_items -> proposals (proposal_uuid));
+diesel::joinable!(assignment_item_conflicts -> assignment_items (item_uuid));
+diesel::joinable!(assignment_item_conflicts -> conflicts_of_interest (conflict_uuid));
+diesel::joinable!(proposal_reviews -> proposals (proposal_uuid));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -290,4 +498,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviewer_publications,
     call_reviewer_pools,
     conflicts_of_interest,
+    call_assignment_configurations,
+    call_coi_configurations,
+    matching_configurations,
+    proposal_reviews,
+    assignment_batches,
+    assignment_items,
+    assignment_item_conflicts,
+    reviewer_proposal_affinities,
+    audit_events,
+    outbox_messages,
 );

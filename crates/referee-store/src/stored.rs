@@ -6,9 +6,10 @@ use diesel::expression::AsExpression;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use referee_domain::enums::{
-    AffiliationType, CallRole, CallState, CoiSeverity, CoiStatus, CoiType, CustomerRole,
-    DetectionMethod, InvitationStatus, ProficiencyLevel, ProposalState, TeamMemberRole, VenueType,
-    WireEnum,
+    AffiliationType, AffinityMethod, AssignmentSource, BatchStatus, CallRole, CallState,
+    CoiSeverity, CoiStatus, CoiType, CustomerRole, DetectionMethod, DisclosureLevel,
+    InvitationStatus, ItemStatus, MatchingAlgorithm, ProficiencyLevel, ProposalState, ReviewState,
+    TeamMemberRole, VenueType, WireEnum,
 };
 
 use crate::connection::MultiBackend;
@@ -55,6 +56,13 @@ macro_rules! unwrap_stored {
 
 unwrap_stored!(
     AffiliationType,
+    AffinityMethod,
+    AssignmentSource,
+    BatchStatus,
+    DisclosureLevel,
+    ItemStatus,
+    MatchingAlgorithm,
+    ReviewState,
     CoiSeverity,
     CoiStatus,
     CoiType,

@@ -76,6 +76,7 @@ pub struct PoolEntryOut {
     /// Conflicts of interest recorded for this reviewer in this call, any status.
     pub coi_count: i64,
     pub coi_by_severity: BTreeMap<String, i64>,
+    /// Always 0; kept for compatibility with Waldur's clients.
     pub reviews_pending: i64,
     pub reviews_in_progress: i64,
     pub reviews_completed: i64,
@@ -117,9 +118,7 @@ impl PoolEntryOut {
             response_date: time(entry.response_date),
             decline_reason: entry.decline_reason,
             max_assignments: entry.max_assignments,
-            // NOTE: assignment items and reviews do not exist yet, so the open-assignment and
-            // review counts are 0 for every entry.
-            current_assignments: 0,
+            current_assignments: view.current_assignments,
             expertise_match_score: entry.expertise_match_score,
             invitation_expires_at: time(entry.invitation_expires_at),
             override_reason: entry.override_reason,
@@ -133,8 +132,8 @@ impl PoolEntryOut {
             coi_count: view.coi_count,
             coi_by_severity: view.coi_by_severity,
             reviews_pending: 0,
-            reviews_in_progress: 0,
-            reviews_completed: 0,
+            reviews_in_progress: view.reviews_in_progress,
+            reviews_completed: view.reviews_completed,
             created: entry.created.into(),
         }
     }

@@ -1,0 +1,10 @@
+DROP TABLE outbox_messages;
+DROP TABLE audit_events;
+DROP TABLE reviewer_proposal_affinities;
+DROP TABLE assignment_item_conflicts;
+DROP TABLE assignment_items;
+DROP TABLE assignment_batches;
+DROP TABLE proposal_reviews;
+DROP TABLE matching_configurations;
+DROP TABLE call_coi_configurations;
+DROP TABLE call_assignment_configurations;

@@ -1,0 +1,550 @@
+//! Shared core of the assignment workflow: batch, item and review records, workload (open
+//! assignments), blocking conflicts of interest, draft batches, item creation and batch
+//! completion. Endpoint operations in `batches`, `items`, `reviews` and `conflicts` build on
+//! these functions inside their own transactions.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use referee_domain::Actor;
+use referee_domain::enums::{AssignmentSource, BatchStatus, CoiStatus, ItemStatus, ReviewState};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, AuditEntry};
+use crate::connection::AnyConnection;
+use crate::error::StoreResult;
+use crate::schema::{
+    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
+    conflicts_of_interest, proposal_reviews, proposals, reviewer_profiles, rounds,
+};
+use crate::sql_types::{DbTime, DbUuid, MaybeTime, MaybeUuid};
+use crate::stored::Stored;
+
+/// A bundle of proposals offered to one pool entry.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Batch {
+    #[diesel(deserialize_as = DbUuid)]
+    pub uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub call_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub pool_entry_uuid: Uuid,
+    #[diesel(deserialize_as = Stored<BatchStatus>)]
+    pub status: BatchStatus,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub responded_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = Stored<AssignmentSource>)]
+    pub source: AssignmentSource,
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub created_by_uuid: Option<Uuid>,
+    pub manager_notes: String,
+    pub reminder_sent: bool,
+    pub manager_notified: bool,
+    #[diesel(deserialize_as = DbTime)]
+    pub created: DateTime<Utc>,
+    #[diesel(deserialize_as = DbTime)]
+    pub modified: DateTime<Utc>,
+}
+
+impl Batch {
+    /// Whether the deadline has passed, whatever the status.
+    pub fn is_expired_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|expires| at > expires)
+    }
+}
+
+/// One proposal offered to the reviewer of a batch.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Item {
+    #[diesel(deserialize_as = DbUuid)]
+    pub uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub batch_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub proposal_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub call_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub pool_entry_uuid: Uuid,
+    /// The reviewer profile of the batch's pool entry.
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub reviewer_uuid: Option<Uuid>,
+    #[diesel(deserialize_as = Stored<ItemStatus>)]
+    pub status: ItemStatus,
+    pub affinity_score: Option<f64>,
+    pub has_coi: bool,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub responded_at: Option<DateTime<Utc>>,
+    pub decline_reason: String,
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub review_uuid: Option<Uuid>,
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub reassigned_from_uuid: Option<Uuid>,
+    pub reassign_count: i32,
+    pub override_reason: String,
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub overridden_by_uuid: Option<Uuid>,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub overridden_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = DbTime)]
+    pub created: DateTime<Utc>,
+    #[diesel(deserialize_as = DbTime)]
+    pub modified: DateTime<Utc>,
+}
+
+/// A review of a proposal by one reviewer.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Review {
+    #[diesel(deserialize_as = DbUuid)]
+    pub uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub proposal_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub call_uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub reviewer_user_uuid: Uuid,
+    #[diesel(deserialize_as = Stored<ReviewState>)]
+    pub state: ReviewState,
+    pub summary_score: i32,
+    pub summary_public_comment: String,
+    pub summary_private_comment: String,
+    pub comment_project_title: Option<String>,
+    pub comment_project_summary: Option<String>,
+    pub comment_project_description: Option<String>,
+    pub comment_project_supporting_documentation: Option<String>,
+    pub comment_resource_requests: Option<String>,
+    pub comment_team: Option<String>,
+    pub coi_confirmed: bool,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub coi_confirmed_at: Option<DateTime<Utc>>,
+    /// Deadline of the review; `None` when the round sets no review duration.
+    #[diesel(deserialize_as = MaybeTime)]
+    pub review_end_date: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = DbTime)]
+    pub created: DateTime<Utc>,
+    #[diesel(deserialize_as = DbTime)]
+    pub modified: DateTime<Utc>,
+}
+
+/// The current time truncated to the microseconds the database keeps.
+pub fn now() -> DateTime<Utc> {
+    DbTime::from(Utc::now()).0
+}
+
+pub fn get_batch(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Option<Batch>> {
+    Ok(assignment_batches::table
+        .find(DbUuid(uuid))
+        .first::<Batch>(connection)
+        .optional()?)
+}
+
+pub fn get_item(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Option<Item>> {
+    Ok(assignment_items::table
+        .find(DbUuid(uuid))
+        .first::<Item>(connection)
+        .optional()?)
+}
+
+pub fn get_review(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Option<Review>> {
+    Ok(proposal_reviews::table
+        .find(DbUuid(uuid))
+        .first::<Review>(connection)
+        .optional()?)
+}
+
+/// Open assignments per pool entry: pending items in draft or sent batches, plus reviews in
+/// review by the entry's reviewer on proposals of the entry's call. Entries without a
+/// reviewer profile have 0. Runs three queries whatever the number of entries.
+pub fn open_assignments(
+    connection: &mut AnyConnection,
+    pool_entry_uuids: &[Uuid],
+) -> StoreResult<HashMap<Uuid, i64>> {
+    let mut open: HashMap<Uuid, i64> = pool_entry_uuids.iter().map(|uuid| (*uuid, 0)).collect();
+    if pool_entry_uuids.is_empty() {
+        return Ok(open);
+    }
+    let entry_keys: Vec<DbUuid> = pool_entry_uuids.iter().copied().map(DbUuid).collect();
+
+    let pending: Vec<(DbUuid, i64)> = assignment_items::table
+        .inner_join(assignment_batches::table)
+        .filter(assignment_items::pool_entry_uuid.eq_any(&entry_keys))
+        .filter(assignment_items::status.eq(ItemStatus::Pending.as_str()))
+        .filter(
+            assignment_batches::status
+                .eq_any([BatchStatus::Draft.as_str(), BatchStatus::Sent.as_str()]),
+        )
+        .group_by(assignment_items::pool_entry_uuid)
+        .select((assignment_items::pool_entry_uuid, diesel::dsl::count_star()))
+        .load(connection)?;
+    for (entry, count) in pending {
+        *open.entry(entry.0).or_default() += count;
+    }
+
+    let reviewers: Vec<(DbUuid, DbUuid, DbUuid)> = call_reviewer_pools::table
+        .inner_join(reviewer_profiles::table)
+        .filter(call_reviewer_pools::uuid.eq_any(&entry_keys))
+        .select((
+            call_reviewer_pools::uuid,
+            call_reviewer_pools::call_uuid,
+            reviewer_profiles::user_uuid,
+        ))
+        .load(connection)?;
+    if reviewers.is_empty() {
+        return Ok(open);
+    }
+    let user_keys: Vec<DbUuid> = reviewers.iter().map(|(_, _, user)| *user).collect();
+    let call_keys: Vec<DbUuid> = reviewers.iter().map(|(_, call, _)| *call).collect();
+    let in_review: Vec<(DbUuid, DbUuid, i64)> = proposal_reviews::table
+        .filter(proposal_reviews::reviewer_user_uuid.eq_any(&user_keys))
+        .filter(proposal_reviews::call_uuid.eq_any(&call_keys))
+        .filter(proposal_reviews::state.eq(ReviewState::InReview.as_str()))
+        .group_by((
+            proposal_reviews::reviewer_user_uuid,
+            proposal_reviews::call_uuid,
+        ))
+        .select((
+            proposal_reviews::reviewer_user_uuid,
+            proposal_reviews::call_uuid,
+            diesel::dsl::count_star(),
+        ))
+        .load(connection)?;
+    let reviews: HashMap<(Uuid, Uuid), i64> = in_review
+        .into_iter()
+        .map(|(user, call, count)| ((user.0, call.0), count))
+        .collect();
+    for (entry, call, user) in reviewers {
+        if let Some(count) = reviews.get(&(user.0, call.0)) {
+            *open.entry(entry.0).or_default() += count;
+        }
+    }
+    Ok(open)
+}
+
+const BLOCKING: [&str; 2] = ["pending", "recused"];
+
+/// Conflicts of interest that keep a reviewer off a proposal: status `pending` or `recused`,
+/// on that proposal or on the whole call (no proposal).
+pub fn blocking_conflicts(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+) -> StoreResult<Vec<Uuid>> {
+    debug_assert!(CoiStatus::Pending.is_blocking() && CoiStatus::Recused.is_blocking());
+    let rows: Vec<DbUuid> = conflicts_of_interest::table
+        .filter(conflicts_of_interest::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(conflicts_of_interest::reviewer_uuid.eq(DbUuid(reviewer_uuid)))
+        .filter(
+            conflicts_of_interest::proposal_uuid
+                .eq(DbUuid(proposal_uuid))
+                .or(conflicts_of_interest::proposal_uuid.is_null()),
+        )
+        .filter(conflicts_of_interest::status.eq_any(BLOCKING))
+        .order(conflicts_of_interest::uuid.asc())
+        .select(conflicts_of_interest::uuid)
+        .load(connection)?;
+    Ok(rows.into_iter().map(|uuid| uuid.0).collect())
+}
+
+/// Blocked pairs of a call, for generation: (reviewer profile, proposal) pairs with a
+/// blocking conflict, and reviewers blocked on the whole call.
+pub struct BlockedPairs {
+    pub pairs: HashSet<(Uuid, Uuid)>,
+    pub whole_call: HashSet<Uuid>,
+}
+
+impl BlockedPairs {
+    pub fn blocks(&self, reviewer_uuid: Uuid, proposal_uuid: Uuid) -> bool {
+        self.whole_call.contains(&reviewer_uuid)
+            || self.pairs.contains(&(reviewer_uuid, proposal_uuid))
+    }
+}
+
+pub fn blocked_pairs(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<BlockedPairs> {
+    let rows: Vec<(DbUuid, Option<DbUuid>)> = conflicts_of_interest::table
+        .filter(conflicts_of_interest::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(conflicts_of_interest::status.eq_any(BLOCKING))
+        .select((
+            conflicts_of_interest::reviewer_uuid,
+            conflicts_of_interest::proposal_uuid,
+        ))
+        .load(connection)?;
+    let mut blocked = BlockedPairs {
+        pairs: HashSet::new(),
+        whole_call: HashSet::new(),
+    };
+    for (reviewer, proposal) in rows {
+        match proposal {
+            Some(proposal) => blocked.pairs.insert((reviewer.0, proposal.0)),
+            None => blocked.whole_call.insert(reviewer.0),
+        };
+    }
+    Ok(blocked)
+}
+
+/// The pool entry's draft batch, created (with `source`, `created_by` and `notes`) when it has
+/// none. A partial unique index keeps at most one draft per pool entry. Returns whether the
+/// batch was created.
+pub fn draft_batch(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    pool_entry_uuid: Uuid,
+    source: AssignmentSource,
+    actor: Option<&Actor>,
+    notes: &str,
+) -> StoreResult<(Batch, bool)> {
+    let existing = assignment_batches::table
+        .filter(assignment_batches::pool_entry_uuid.eq(DbUuid(pool_entry_uuid)))
+        .filter(assignment_batches::status.eq(BatchStatus::Draft.as_str()))
+        .first::<Batch>(connection)
+        .optional()?;
+    if let Some(batch) = existing {
+        return Ok((batch, false));
+    }
+
+    let uuid = Uuid::now_v7();
+    let at = now();
+    diesel::insert_into(assignment_batches::table)
+        .values((
+            assignment_batches::uuid.eq(DbUuid(uuid)),
+            assignment_batches::call_uuid.eq(DbUuid(call_uuid)),
+            assignment_batches::pool_entry_uuid.eq(DbUuid(pool_entry_uuid)),
+            assignment_batches::status.eq(BatchStatus::Draft.as_str()),
+            assignment_batches::source.eq(source.as_str()),
+            assignment_batches::created_by_uuid.eq(actor.map(|actor| DbUuid(actor.user_uuid))),
+            assignment_batches::manager_notes.eq(notes),
+            assignment_batches::reminder_sent.eq(false),
+            assignment_batches::manager_notified.eq(false),
+            assignment_batches::created.eq(DbTime(at)),
+            assignment_batches::modified.eq(DbTime(at)),
+        ))
+        .execute(connection)?;
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(call_uuid),
+            object_type: "batch",
+            object_uuid: uuid,
+            action: "batch.created",
+            actor,
+            reason: "",
+            before: None,
+            after: Some(
+                json!({"status": "draft", "source": source.as_str(), "pool_entry_uuid": pool_entry_uuid.simple().to_string()}),
+            ),
+        },
+    )?;
+    let batch = get_batch(connection, uuid)?.expect("the batch was just inserted");
+    Ok((batch, true))
+}
+
+/// Fields of a new item.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub proposal_uuid: Uuid,
+    pub affinity_score: Option<f64>,
+    pub reassigned_from_uuid: Option<Uuid>,
+    pub reassign_count: i32,
+}
+
+/// Adds an item to a batch: `coi_blocked` with the blocking conflicts linked when the
+/// reviewer has any on the proposal, `pending` otherwise.
+pub fn insert_item(
+    connection: &mut AnyConnection,
+    batch: &Batch,
+    new: &NewItem,
+    actor: Option<&Actor>,
+) -> StoreResult<Item> {
+    let reviewer_uuid: Option<DbUuid> = call_reviewer_pools::table
+        .find(DbUuid(batch.pool_entry_uuid))
+        .select(call_reviewer_pools::reviewer_uuid)
+        .first(connection)?;
+    let conflicts = match reviewer_uuid {
+        Some(reviewer) => {
+            blocking_conflicts(connection, batch.call_uuid, reviewer.0, new.proposal_uuid)?
+        }
+        None => Vec::new(),
+    };
+    let status = if conflicts.is_empty() {
+        ItemStatus::Pending
+    } else {
+        ItemStatus::CoiBlocked
+    };
+
+    let uuid = Uuid::now_v7();
+    let at = now();
+    diesel::insert_into(assignment_items::table)
+        .values((
+            assignment_items::uuid.eq(DbUuid(uuid)),
+            assignment_items::batch_uuid.eq(DbUuid(batch.uuid)),
+            assignment_items::proposal_uuid.eq(DbUuid(new.proposal_uuid)),
+            assignment_items::call_uuid.eq(DbUuid(batch.call_uuid)),
+            assignment_items::pool_entry_uuid.eq(DbUuid(batch.pool_entry_uuid)),
+            assignment_items::reviewer_uuid.eq(reviewer_uuid),
+            assignment_items::status.eq(status.as_str()),
+            assignment_items::affinity_score.eq(new.affinity_score),
+            assignment_items::has_coi.eq(!conflicts.is_empty()),
+            assignment_items::decline_reason.eq(""),
+            assignment_items::reassigned_from_uuid.eq(new.reassigned_from_uuid.map(DbUuid)),
+            assignment_items::reassign_count.eq(new.reassign_count),
+            assignment_items::override_reason.eq(""),
+            assignment_items::created.eq(DbTime(at)),
+            assignment_items::modified.eq(DbTime(at)),
+        ))
+        .execute(connection)?;
+    for conflict in &conflicts {
+        diesel::insert_into(assignment_item_conflicts::table)
+            .values((
+                assignment_item_conflicts::item_uuid.eq(DbUuid(uuid)),
+                assignment_item_conflicts::conflict_uuid.eq(DbUuid(*conflict)),
+            ))
+            .execute(connection)?;
+    }
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(batch.call_uuid),
+            object_type: "item",
+            object_uuid: uuid,
+            action: "item.created",
+            actor,
+            reason: "",
+            before: None,
+            after: Some(json!({
+                "status": status.as_str(),
+                "batch_uuid": batch.uuid.simple().to_string(),
+                "proposal_uuid": new.proposal_uuid.simple().to_string(),
+            })),
+        },
+    )?;
+    Ok(get_item(connection, uuid)?.expect("the item was just inserted"))
+}
+
+/// Sets a batch's status from its items: a sent batch with no pending item becomes
+/// `responded`; a responded batch with a pending item again becomes `sent`. Other statuses
+/// stay. Returns the new status when it changed.
+pub fn refresh_batch_status(
+    connection: &mut AnyConnection,
+    batch_uuid: Uuid,
+    actor: Option<&Actor>,
+) -> StoreResult<Option<BatchStatus>> {
+    let Some(batch) = get_batch(connection, batch_uuid)? else {
+        return Ok(None);
+    };
+    let pending = assignment_items::table
+        .filter(assignment_items::batch_uuid.eq(DbUuid(batch_uuid)))
+        .filter(assignment_items::status.eq(ItemStatus::Pending.as_str()))
+        .count()
+        .get_result::<i64>(connection)?;
+
+    let at = now();
+    let (new_status, responded_at) = match (batch.status, pending) {
+        (BatchStatus::Sent, 0) => (BatchStatus::Responded, Some(DbTime(at))),
+        (BatchStatus::Responded, count) if count > 0 => (BatchStatus::Sent, None),
+        _ => return Ok(None),
+    };
+    diesel::update(
+        assignment_batches::table
+            .filter(assignment_batches::uuid.eq(DbUuid(batch_uuid)))
+            .filter(assignment_batches::status.eq(batch.status.as_str())),
+    )
+    .set((
+        assignment_batches::status.eq(new_status.as_str()),
+        assignment_batches::responded_at.eq(responded_at),
+        assignment_batches::modified.eq(DbTime(at)),
+    ))
+    .execute(connection)?;
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(batch.call_uuid),
+            object_type: "batch",
+            object_uuid: batch_uuid,
+            action: if new_status == BatchStatus::Responded {
+                "batch.responded"
+            } else {
+                "batch.reopened"
+            },
+            actor,
+            reason: "",
+            before: Some(json!({"status": batch.status.as_str()})),
+            after: Some(json!({"status": new_status.as_str()})),
+        },
+    )?;
+    Ok(Some(new_status))
+}
+
+/// The deadline of a review created now for an item of `batch`: the round's review duration
+/// after creation, or the batch's deadline when that is later; `None` when the round sets no
+/// duration.
+pub fn review_deadline(
+    connection: &mut AnyConnection,
+    proposal_uuid: Uuid,
+    batch_expires_at: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let duration: Option<i32> = proposals::table
+        .inner_join(rounds::table)
+        .filter(proposals::uuid.eq(DbUuid(proposal_uuid)))
+        .select(rounds::review_duration_in_days)
+        .first(connection)?;
+    Ok(duration.map(|days| {
+        let own = created + Duration::days(i64::from(days));
+        match batch_expires_at {
+            Some(batch_deadline) if batch_deadline > own => batch_deadline,
+            _ => own,
+        }
+    }))
+}
+
+/// Creates the review of an accepted item (state `in_review`, every score and comment empty).
+pub fn create_review(
+    connection: &mut AnyConnection,
+    proposal_uuid: Uuid,
+    call_uuid: Uuid,
+    reviewer_user_uuid: Uuid,
+    batch_expires_at: Option<DateTime<Utc>>,
+    actor: Option<&Actor>,
+) -> StoreResult<Review> {
+    let uuid = Uuid::now_v7();
+    let at = now();
+    let deadline = review_deadline(connection, proposal_uuid, batch_expires_at, at)?;
+    diesel::insert_into(proposal_reviews::table)
+        .values((
+            proposal_reviews::uuid.eq(DbUuid(uuid)),
+            proposal_reviews::proposal_uuid.eq(DbUuid(proposal_uuid)),
+            proposal_reviews::call_uuid.eq(DbUuid(call_uuid)),
+            proposal_reviews::reviewer_user_uuid.eq(DbUuid(reviewer_user_uuid)),
+            proposal_reviews::state.eq(ReviewState::InReview.as_str()),
+            proposal_reviews::summary_score.eq(0),
+            proposal_reviews::summary_public_comment.eq(""),
+            proposal_reviews::summary_private_comment.eq(""),
+            proposal_reviews::coi_confirmed.eq(false),
+            proposal_reviews::review_end_date.eq(deadline.map(DbTime)),
+            proposal_reviews::created.eq(DbTime(at)),
+            proposal_reviews::modified.eq(DbTime(at)),
+        ))
+        .execute(connection)?;
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(call_uuid),
+            object_type: "review",
+            object_uuid: uuid,
+            action: "review.created",
+            actor,
+            reason: "",
+            before: None,
+            after: Some(
+                json!({"state": "in_review", "proposal_uuid": proposal_uuid.simple().to_string()}),
+            ),
+        },
+    )?;
+    Ok(get_review(connection, uuid)?.expect("the review was just inserted"))
+}
