@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 pub mod fixtures;
 
-pub use fixtures::PoolMember;
+pub use fixtures::{CallSetup, ItemSetup, PoolMember};
 
 pub use referee_testing::Backend as DatabaseBackend;
 

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod assignment;
 pub mod enums;
 pub mod error;
+pub mod solver;
 pub mod validate;
 
 pub use actor::{Actor, CallRole, CustomerRole, RoleGrant};

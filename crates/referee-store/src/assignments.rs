@@ -548,3 +548,103 @@ pub fn create_review(
     )?;
     Ok(get_review(connection, uuid)?.expect("the review was just inserted"))
 }
+
+/// Sends a draft batch to its reviewer: status `sent`, `sent_at` now, the deadline after the
+/// call's `assignment_expiration_days`, optional new notes, and a notification in the outbox.
+/// The caller checks permissions; a batch that is not a draft is refused.
+pub fn send_batch(
+    connection: &mut AnyConnection,
+    batch_uuid: Uuid,
+    notes: Option<&str>,
+    actor: Option<&Actor>,
+) -> StoreResult<Batch> {
+    let Some(batch) = get_batch(connection, batch_uuid)? else {
+        return Err(referee_domain::DomainError::not_found("assignment batch").into());
+    };
+    if batch.status != BatchStatus::Draft {
+        return Err(referee_domain::DomainError::invalid_state(
+            "batch_not_draft",
+            format!("Only draft batches can be sent; this batch is {}.", batch.status),
+        )
+        .into());
+    }
+
+    let config = crate::configs::assignment_config(connection, batch.call_uuid)?;
+    let at = now();
+    let expires_at = at + Duration::days(i64::from(config.assignment_expiration_days));
+    let notes = notes.filter(|notes| !notes.is_empty()).unwrap_or(&batch.manager_notes).to_owned();
+    let updated = diesel::update(
+        assignment_batches::table
+            .filter(assignment_batches::uuid.eq(DbUuid(batch_uuid)))
+            .filter(assignment_batches::status.eq(BatchStatus::Draft.as_str())),
+    )
+    .set((
+        assignment_batches::status.eq(BatchStatus::Sent.as_str()),
+        assignment_batches::sent_at.eq(Some(DbTime(at))),
+        assignment_batches::expires_at.eq(Some(DbTime(expires_at))),
+        assignment_batches::manager_notes.eq(&notes),
+        assignment_batches::reminder_sent.eq(false),
+        assignment_batches::modified.eq(DbTime(at)),
+    ))
+    .execute(connection)?;
+    if updated != 1 {
+        return Err(referee_domain::DomainError::invalid_state(
+            "batch_not_draft",
+            "Only draft batches can be sent; this batch changed while it was being sent.",
+        )
+        .into());
+    }
+
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(batch.call_uuid),
+            object_type: "batch",
+            object_uuid: batch_uuid,
+            action: "batch.sent",
+            actor,
+            reason: "",
+            before: Some(json!({"status": "draft"})),
+            after: Some(json!({"status": "sent", "expires_at": crate::sql_types::sqlite_time_text(expires_at)})),
+        },
+    )?;
+    notify_batch_sent(connection, &batch, expires_at, &notes)?;
+    Ok(get_batch(connection, batch_uuid)?.expect("the batch exists"))
+}
+
+/// Queues the e-mail that tells a reviewer about a sent batch: its proposals (titles only
+/// for conflict-blocked items), the deadline and the manager's notes.
+fn notify_batch_sent(connection: &mut AnyConnection, batch: &Batch, expires_at: DateTime<Utc>, notes: &str) -> StoreResult<()> {
+    let pool_entry = call_reviewer_pools::table
+        .find(DbUuid(batch.pool_entry_uuid))
+        .first::<crate::pool::PoolEntry>(connection)?;
+    let entry = crate::pool::views(connection, vec![pool_entry])?.remove(0);
+    let items: Vec<(String, String)> = assignment_items::table
+        .inner_join(proposals::table)
+        .filter(assignment_items::batch_uuid.eq(DbUuid(batch.uuid)))
+        .order(assignment_items::created.asc())
+        .select((proposals::name, assignment_items::status))
+        .load(connection)?;
+    let email = entry.reviewer_email();
+    audit::enqueue(
+        connection,
+        audit::OutboxMessage {
+            call_uuid: Some(batch.call_uuid),
+            template: "assignment_batch_sent",
+            recipient_email: &email,
+            recipient_user_uuid: entry.reviewer_user.as_ref().map(|user| user.uuid),
+            subject: format!("{}: {} proposal(s) to review", entry.call_name, items.len()),
+            context: json!({
+                "batch_uuid": batch.uuid.simple().to_string(),
+                "call_name": entry.call_name,
+                "reviewer_name": entry.reviewer_name(),
+                "proposals": items.iter().map(|(name, status)| json!({"name": name, "coi_blocked": status == "coi_blocked"})).collect::<Vec<_>>(),
+                "items_count": items.len(),
+                "expires_at": crate::sql_types::sqlite_time_text(expires_at),
+                "manager_notes": notes,
+                "link": "/reviews/assignments/",
+            }),
+        },
+    )?;
+    Ok(())
+}

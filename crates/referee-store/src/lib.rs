@@ -7,15 +7,19 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod batches;
 pub mod calls;
 pub mod configs;
+pub mod conflicts;
 pub mod connection;
 pub mod customers;
 pub mod error;
+pub mod items;
 pub mod list;
 pub mod pool;
 pub mod profiles;
 pub mod proposals;
+pub mod reviews;
 pub mod schema;
 pub mod sql_functions;
 pub mod sql_types;

@@ -7,12 +7,18 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
+pub mod audit;
+pub mod batches;
 pub mod calls;
 pub mod common;
+pub mod configurations;
+pub mod conflicts;
 pub mod customers;
 pub mod pool;
 pub mod profiles;
+pub mod items;
 pub mod proposals;
+pub mod reviews;
 pub mod roles;
 pub mod users;
 
@@ -60,4 +66,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(proposals::routes())
         .merge(profiles::routes())
         .merge(pool::routes())
+        .merge(items::routes())
+        .merge(batches::routes())
+        .merge(conflicts::routes())
+        .merge(reviews::routes())
+        .merge(configurations::routes())
+        .merge(audit::routes())
 }
