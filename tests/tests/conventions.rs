@@ -284,6 +284,9 @@ async fn users_endpoint_rules(app: TestApp) {
         .await
         .expect(201);
     assert_eq!(token.str("token").len(), 40);
+    app.get(&alice, "/api/users/me/").await.expect(401);
+    let alice = TestUser { token: token.str("token"), ..alice };
+    app.get(&alice, "/api/users/me/").await.expect(200);
     app.post(
         &alice,
         &format!("/api/users/{}/token/", bob.uuid),

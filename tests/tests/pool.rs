@@ -61,11 +61,22 @@ async fn pool_invite_skips_unknown_and_duplicates(app: TestApp) {
     let bob_profile = app.profile(&bob).await;
     let unknown = uuid::Uuid::now_v7().simple().to_string();
 
+    let refused = app
+        .post(
+            &app.staff,
+            &pool_path(&setup.call_uuid),
+            json!({"reviewer_uuids": [ada_profile["uuid"], unknown], "max_assignments": 4}),
+        )
+        .await
+        .expect(400);
+    assert!(refused.body["reviewer_uuids"][0].as_str().unwrap().contains(&unknown));
+    assert!(app.get(&app.staff, &pool_path(&setup.call_uuid)).await.array().is_empty());
+
     let created = app
         .post(
             &app.staff,
             &pool_path(&setup.call_uuid),
-            json!({"reviewer_uuids": [ada_profile["uuid"], ada_profile["uuid"], bob_profile["uuid"], unknown], "max_assignments": 4}),
+            json!({"reviewer_uuids": [ada_profile["uuid"], ada_profile["uuid"], bob_profile["uuid"]], "max_assignments": 4}),
         )
         .await
         .expect(201);

@@ -40,7 +40,7 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            serde::Serialize, serde::Deserialize,
         )]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $wire)] $variant,)+
@@ -65,6 +65,23 @@ macro_rules! wire_enum {
                 match self {
                     $(Self::$variant => $display,)+
                 }
+            }
+        }
+
+        // Written by hand: the derive cannot read `rename` values passed through this macro and
+        // would publish the variant names instead of the wire values.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::WIRE_VALUES.iter().copied()))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
 
@@ -357,6 +374,12 @@ mod tests {
             error.to_string(),
             "\"nope\" is not a valid choice; expected one of: pending, accepted, declined, expired."
         );
+    }
+
+    #[test]
+    fn schema_lists_wire_values() {
+        let schema = serde_json::to_value(<CallState as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["draft", "active", "archived"]));
     }
 
     #[test]

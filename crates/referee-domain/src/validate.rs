@@ -27,6 +27,26 @@ pub fn is_email(value: &str) -> bool {
         && !value.chars().any(char::is_whitespace)
 }
 
+/// Longest accepted username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 150;
+
+/// Checks a username: 1 to 150 characters, each an ASCII letter, digit or one of `@ . + - _`.
+/// Returns the reason when it is not valid.
+pub fn username_problem(username: &str) -> Option<String> {
+    if username.is_empty() {
+        return Some("This field may not be blank. Choose a username.".to_owned());
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Some(format!("Ensure this field has no more than {MAX_USERNAME_CHARS} characters."));
+    }
+    if !username.chars().all(|character| character.is_ascii_alphanumeric() || "@.+-_".contains(character)) {
+        return Some(format!(
+            "{username:?} is not a valid username. Use ASCII letters, digits and @ . + - _ only."
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +58,15 @@ mod tests {
         assert!(!is_orcid("0000-0002-1825-009"));
         assert!(!is_orcid("0000_0002-1825-0097"));
         assert!(!is_orcid("0000-0002-1825-009x"));
+    }
+
+    #[test]
+    fn username_rules() {
+        assert_eq!(username_problem("ada.lovelace+1@x_y-z"), None);
+        assert!(username_problem("").is_some());
+        assert!(username_problem("a b").unwrap().contains("\"a b\""));
+        assert!(username_problem("Ünï").is_some());
+        assert!(username_problem(&"a".repeat(151)).is_some());
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// A 400 with `{"detail": …}`, for bodies that are not JSON at all.
     BadRequest(String),
+    /// A 404 with a specific message, such as a page past the last one.
+    NotFoundDetail(String),
 }
 
 impl ApiError {
@@ -156,6 +158,7 @@ impl IntoResponse for ApiError {
                 detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, message)
             }
             Self::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message),
+            Self::NotFoundDetail(message) => detail(StatusCode::NOT_FOUND, message),
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct RouterLimits {
     pub max_body_bytes: usize,
     /// Time after which a request is answered with 408 (`None`: no limit).
     pub request_timeout: Option<std::time::Duration>,
+    /// Origins whose browsers may call the API (CORS), for example `https://waldur.example.org`;
+    /// `*` allows any origin; empty sends no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for RouterLimits {
@@ -37,6 +40,7 @@ impl Default for RouterLimits {
         Self {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Some(std::time::Duration::from_secs(60)),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -29,8 +29,8 @@ pub async fn not_found() -> Response {
         .into_response()
 }
 
-/// Gives axum's own empty 405 and 413 responses a JSON body.
-async fn json_error_bodies(request: Request, next: Next) -> Response {
+/// Gives the empty or plain-text 405, 408 and 413 responses of axum and tower-http a JSON body.
+async fn json_error_bodies(max_body_bytes: usize, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let response = next.run(request).await;
     let is_json = response
@@ -59,7 +59,9 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => (
             StatusCode::PAYLOAD_TOO_LARGE,
             axum::Json(DetailBody {
-                detail: "The request body is larger than the server accepts.".into(),
+                detail: format!(
+                    "The request body is larger than the server accepts ({max_body_bytes} bytes; see --max-body-bytes)."
+                ),
             }),
         )
             .into_response(),
@@ -72,6 +74,23 @@ async fn json_error_bodies(request: Request, next: Next) -> Response {
             .into_response(),
         _ => response,
     }
+}
+
+/// Lets browsers on the listed origins call the API with a token.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+
+    let allowed = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
+        .expose_headers([HeaderName::from_static("x-result-count"), header::LINK, HeaderName::from_static("x-request-id")])
 }
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
@@ -102,15 +121,21 @@ pub fn apply(router: Router, limits: &RouterLimits) -> Router {
         )
     });
 
+    let max_body_bytes = limits.max_body_bytes;
     let mut router = router
-        .layer(middleware::from_fn(json_error_bodies))
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes));
     if let Some(timeout) = limits.request_timeout {
         router = router.layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ));
+    }
+    router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        json_error_bodies(max_body_bytes, request, next)
+    }));
+    if !limits.cors_allowed_origins.is_empty() {
+        router = router.layer(cors(&limits.cors_allowed_origins));
     }
     router
         .layer(CatchPanicLayer::custom(panic_response))

@@ -129,6 +129,11 @@ pub struct ServeOptions {
     #[arg(long, env = "REFEREE_DATABASE_RETRY_SECS", default_value_t = 5)]
     pub database_retry_secs: u64,
 
+    /// Origins whose browsers may call the API (CORS), comma-separated, for example
+    /// https://waldur.example.org; "*" allows any origin. Unset: no CORS headers.
+    #[arg(long, env = "REFEREE_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
     /// Do not create a staff user on an empty database.
     #[arg(long, env = "REFEREE_NO_BOOTSTRAP_USER")]
     pub no_bootstrap_user: bool,

@@ -14,7 +14,9 @@ fn init_logging(global: &GlobalOptions) {
         );
         EnvFilter::new("info")
     });
+    use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match global.log_format {

@@ -151,6 +151,7 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
         max_body_bytes: options.max_body_bytes,
         request_timeout: (options.request_timeout_secs > 0)
             .then(|| Duration::from_secs(options.request_timeout_secs)),
+        cors_allowed_origins: options.cors_allowed_origins.clone(),
     };
     let app = referee_http::router(state.clone(), &limits);
 

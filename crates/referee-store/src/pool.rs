@@ -560,9 +560,9 @@ fn audit_entry(
     )
 }
 
-/// Invites reviewer profiles to a call's pool. Unknown profiles, profiles already in the pool
-/// and profiles whose user was already invited by e-mail are skipped; the created entries
-/// are returned.
+/// Invites reviewer profiles to a call's pool and returns the created entries. Profiles
+/// already in the pool, and profiles whose user was already invited by e-mail, are skipped;
+/// an unknown profile UUID fails the whole request and creates nothing.
 pub fn invite_reviewers(
     connection: &mut AnyConnection,
     actor: &Actor,
@@ -581,7 +581,14 @@ pub fn invite_reviewers(
                 continue;
             }
             let Ok(profile) = profiles::get_profile(connection, *reviewer_uuid) else {
-                continue;
+                return Err(DomainError::field(
+                    "reviewer_uuids",
+                    format!(
+                        "No reviewer profile has UUID {}. Send UUIDs from /api/reviewer-profiles/.",
+                        reviewer_uuid.simple()
+                    ),
+                )
+                .into());
             };
             if entry_for_profile(connection, call_uuid, &profile)?.is_some() {
                 continue;

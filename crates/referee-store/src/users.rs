@@ -84,6 +84,9 @@ fn now() -> DbTime {
 
 /// Inserts a user after checking that the username is free.
 pub fn create_user(connection: &mut AnyConnection, new: &NewUser) -> StoreResult<User> {
+    if let Some(problem) = referee_domain::validate::username_problem(&new.username) {
+        return Err(DomainError::field("username", problem).into());
+    }
     let taken = users::table
         .filter(users::username.eq(&new.username))
         .count()
@@ -245,8 +248,10 @@ pub fn update_user(
     get_user(connection, uuid)
 }
 
-/// Creates a new API token for the user and returns it; only its digest is stored.
+/// Creates a new API token for the user and returns it, revoking the user's earlier tokens
+/// (one token per user); only its digest is stored.
 pub fn issue_token(connection: &mut AnyConnection, user_uuid: Uuid) -> StoreResult<String> {
+    diesel::delete(api_tokens::table.filter(api_tokens::user_uuid.eq(DbUuid(user_uuid)))).execute(connection)?;
     let mut bytes = [0_u8; TOKEN_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);

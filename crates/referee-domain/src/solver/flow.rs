@@ -1,10 +1,12 @@
-//! Integer min-cost flow on a residual network, solved with the primal-dual method:
-//! Dijkstra on reduced costs updates the node potentials, then a blocking flow (Dinic) is
-//! pushed through the arcs whose reduced cost is zero.
+//! Integer min-cost flow on a residual network, with two methods. The primal-dual method
+//! ([`FlowNetwork::max_flow_min_cost`]) runs Dijkstra on reduced costs from the super source,
+//! then pushes a blocking flow (Dinic) through the arcs of zero reduced cost. It suits networks
+//! with few distinct costs. Successive shortest paths from one supply node at a time
+//! ([`FlowNetwork::min_cost_flow_by_supply_node`]) suits networks with many distinct costs.
 //!
 //! Every arc cost must be non-negative when the network is built, so the zero potential is a
-//! valid start. After every phase each residual arc `u -> v` has a non-negative reduced cost
-//! `cost + potential[u] - potential[v]`; that invariant is the optimality certificate.
+//! valid start. After every augmentation each residual arc `u -> v` has a non-negative reduced
+//! cost `cost + potential[u] - potential[v]`. That invariant is the optimality certificate.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -51,7 +53,7 @@ impl FlowNetwork {
         id
     }
 
-    /// Builds the adjacency lists; arcs keep their insertion order within each node.
+    /// Builds the adjacency lists. Arcs keep their insertion order within each node.
     pub(crate) fn finish(&mut self) {
         let node_count = self.potential.len();
         let mut degree = vec![0usize; node_count + 1];
@@ -171,9 +173,7 @@ impl FlowNetwork {
                 return total;
             }
 
-            for node in 0..node_count {
-                current[node] = self.out_start[node];
-            }
+            current.copy_from_slice(&self.out_start[..node_count]);
             loop {
                 let pushed = self.push_one_path(source, sink, &level, &mut current, &mut path);
                 if pushed == 0 {
@@ -231,6 +231,36 @@ impl FlowNetwork {
         }
     }
 
+    /// Sends as much flow as possible from `source` to `sink` at minimum cost by successive
+    /// shortest paths from one supply node at a time: the heads of the arcs leaving `source`,
+    /// in insertion order. Each Dijkstra starts at a single node and stops once `sink` is
+    /// settled, so it scans far fewer arcs than one started at `source` with every supply node
+    /// at distance 0. Arcs entering or leaving `source` are left out of the reduced-cost
+    /// invariant; they only encode supplies. Returns the amount sent.
+    pub(crate) fn min_cost_flow_by_supply_node(&mut self, source: usize, sink: usize) -> i64 {
+        let supply_arcs: Vec<usize> =
+            self.out_arcs(source).iter().map(|arc| *arc as usize).filter(|arc| arc % 2 == 0).collect();
+        let mut search = PathSearch::new(self.potential.len());
+        let mut total = 0;
+        for supply_arc in supply_arcs {
+            let start = self.head[supply_arc] as usize;
+            // A node that cannot reach `sink` never can later: augmenting only adds arcs
+            // between nodes that already reach it.
+            while self.residual[supply_arc] > 0 && search.run(self, start, sink, source) {
+                let mut bottleneck = self.residual[supply_arc];
+                for &arc in &search.path {
+                    bottleneck = bottleneck.min(self.residual[arc]);
+                }
+                for &arc in search.path.iter().chain(std::iter::once(&supply_arc)) {
+                    self.residual[arc] -= bottleneck;
+                    self.residual[arc ^ 1] += bottleneck;
+                }
+                total += bottleneck;
+            }
+        }
+        total
+    }
+
     /// Nodes reachable from `source` through arcs with residual capacity: the source side of
     /// the inclusion-minimal minimum cut once a maximum flow has been sent.
     pub(crate) fn reachable_from(&self, source: usize) -> Vec<bool> {
@@ -248,5 +278,111 @@ impl FlowNetwork {
             }
         }
         reached
+    }
+}
+
+/// Dijkstra from one node with buffers reused between runs; only touched nodes are reset.
+struct PathSearch {
+    distance: Vec<i64>,
+    parent_arc: Vec<u32>,
+    settled: Vec<bool>,
+    touched: Vec<u32>,
+    queue: BinaryHeap<Reverse<(i64, u32)>>,
+    /// Arcs of the last path found, from the start node to the sink.
+    path: Vec<usize>,
+}
+
+impl PathSearch {
+    fn new(node_count: usize) -> Self {
+        Self {
+            distance: vec![UNREACHED; node_count],
+            parent_arc: vec![u32::MAX; node_count],
+            settled: vec![false; node_count],
+            touched: Vec::new(),
+            queue: BinaryHeap::new(),
+            path: Vec::new(),
+        }
+    }
+
+    /// Finds a shortest path on reduced costs from `start` to `sink` avoiding `excluded`,
+    /// updates the potentials and stores the path. Settled nodes closer than the sink have
+    /// their potential lowered by `distance(sink) - distance(node)`; the others keep theirs.
+    /// That equals adding `min(distance, distance(sink))` to every potential and then
+    /// subtracting the constant `distance(sink)`, so reduced costs stay non-negative.
+    /// Returns false when `sink` is unreachable.
+    fn run(&mut self, network: &mut FlowNetwork, start: usize, sink: usize, excluded: usize) -> bool {
+        for node in self.touched.drain(..) {
+            let node = node as usize;
+            self.distance[node] = UNREACHED;
+            self.parent_arc[node] = u32::MAX;
+            self.settled[node] = false;
+        }
+        self.queue.clear();
+
+        // Lowering the start node's potential until its cheapest residual arc has reduced
+        // cost 0 keeps every reduced cost non-negative (arcs into `start` only grow) and
+        // shortens the search.
+        let cheapest = network
+            .out_arcs(start)
+            .iter()
+            .map(|arc| *arc as usize)
+            .filter(|arc| network.residual[*arc] > 0 && network.head[*arc] as usize != excluded)
+            .map(|arc| network.reduced_cost(arc))
+            .min();
+        if let Some(cheapest) = cheapest {
+            network.potential[start] -= cheapest;
+        }
+
+        self.distance[start] = 0;
+        self.touched.push(start as u32);
+        self.queue.push(Reverse((0, start as u32)));
+
+        while let Some(Reverse((node_distance, node))) = self.queue.pop() {
+            let node = node as usize;
+            if self.settled[node] || node_distance > self.distance[node] {
+                continue;
+            }
+            self.settled[node] = true;
+            if node == sink {
+                break;
+            }
+            for &arc in network.out_arcs(node) {
+                let arc = arc as usize;
+                let next = network.head[arc] as usize;
+                if network.residual[arc] == 0 || next == excluded {
+                    continue;
+                }
+                let candidate = node_distance + network.reduced_cost(arc);
+                if candidate < self.distance[next] {
+                    if self.distance[next] == UNREACHED {
+                        self.touched.push(next as u32);
+                    }
+                    self.distance[next] = candidate;
+                    self.parent_arc[next] = arc as u32;
+                    self.queue.push(Reverse((candidate, next as u32)));
+                }
+            }
+        }
+        if !self.settled[sink] {
+            return false;
+        }
+
+        let sink_distance = self.distance[sink];
+        for &node in &self.touched {
+            let node = node as usize;
+            if self.settled[node] && self.distance[node] < sink_distance {
+                network.potential[node] -= sink_distance - self.distance[node];
+            }
+        }
+
+        self.path.clear();
+        let mut node = sink;
+        while node != start {
+            let arc = self.parent_arc[node] as usize;
+            self.path.push(arc);
+            node = network.tail[arc] as usize;
+        }
+        self.path.reverse();
+        true
     }
 }

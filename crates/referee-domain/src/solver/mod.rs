@@ -3,8 +3,8 @@
 //! Each proposal gets exactly `reviewers_needed` reviewers, each reviewer between
 //! `min_proposals` and `max_proposals` proposals, only listed candidate pairs are used, and
 //! the total affinity is maximised. Lower bounds become node supplies routed from a super
-//! source to a super sink (see the `network` module); the flow is solved by the primal-dual
-//! method in integer costs (see the `flow` module).
+//! source to a super sink (see the `network` module). The flow is solved in integer costs by
+//! successive shortest paths with potentials, one supply node at a time (see the `flow` module).
 //!
 //! Precision: affinities are rounded to integers `round(affinity * AFFINITY_SCALE)`, so the
 //! returned total is optimal to within `total_demand * 1e-6` of the true optimum (each chosen
@@ -12,8 +12,12 @@
 //!
 //! Determinism: the same problem (same candidate order) always gives the same solution. When
 //! several assignments reach the same scaled total, the one returned follows from the search
-//! order: Dijkstra settles equal distances by lower node index (proposals before reviewers,
-//! lower indices first) and arcs are scanned in candidate-index order.
+//! order: proposals are routed in index order, Dijkstra settles equal distances by lower node
+//! index (proposals before reviewers), and each node's arcs are scanned in candidate-index order.
+#![expect(
+    clippy::result_large_err,
+    reason = "an Infeasibility is built at most once per solve, and callers read all of its fields"
+)]
 
 mod certificate;
 mod explain;

@@ -41,6 +41,7 @@ pub(crate) struct AssignmentNetwork {
     pub required: i64,
     pub cost_offset: i64,
     pub unfilled_penalty: i64,
+    flat_costs: bool,
 }
 
 /// The costs cannot be represented in `i64` with room for path lengths.
@@ -152,12 +153,18 @@ impl AssignmentNetwork {
             required,
             cost_offset,
             unfilled_penalty: if spec.allow_unfilled { penalty } else { 0 },
+            flat_costs: spec.flat_costs,
         })
     }
 
     /// Solves the min-cost flow and returns whether every supply was routed.
     pub(crate) fn solve(&mut self) -> bool {
-        let routed = self.network.max_flow_min_cost(self.super_source, self.super_sink);
+        // Flat costs give few distinct path lengths, where blocking flows are fastest.
+        let routed = if self.flat_costs {
+            self.network.max_flow_min_cost(self.super_source, self.super_sink)
+        } else {
+            self.network.min_cost_flow_by_supply_node(self.super_source, self.super_sink)
+        };
         routed == self.required
     }
 

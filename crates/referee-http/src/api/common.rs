@@ -43,7 +43,8 @@ where
         .await?;
 
     if page.page > 1 && result.rows.is_empty() {
-        return Err(invalid_page());
+        let last_page = ((result.total + page.page_size - 1) / page.page_size).max(1);
+        return Err(invalid_page(page.page, last_page));
     }
     Ok(ListResponse {
         rows: result.rows,

@@ -93,29 +93,9 @@ const ORDERING: &[(&str, UserOrder)] = &[
     ("date_joined", UserOrder::Created),
 ];
 
-const MAX_USERNAME_LENGTH: usize = 150;
-
 fn validate_username(username: &str, errors: &mut FieldErrors) {
-    if username.is_empty() {
-        errors.add(
-            "username",
-            "This field may not be blank. Choose a username.",
-        );
-    } else if username.chars().count() > MAX_USERNAME_LENGTH {
-        errors.add(
-            "username",
-            format!("Ensure this field has no more than {MAX_USERNAME_LENGTH} characters."),
-        );
-    } else if !username
-        .chars()
-        .all(|character| character.is_alphanumeric() || "@.+-_".contains(character))
-    {
-        errors.add(
-            "username",
-            format!(
-                "{username:?} is not a valid username. Use letters, digits and @ . + - _ only."
-            ),
-        );
+    if let Some(problem) = referee_domain::validate::username_problem(username) {
+        errors.add("username", problem);
     }
 }
 
@@ -340,7 +320,8 @@ pub async fn partial_update_user(
     Ok(Json(UserOut::new(user, &url)))
 }
 
-/// Issue a new API token for a user (staff, or the user itself). The token is shown once.
+/// Issue a new API token for a user (staff, or the user itself), revoking the user's earlier
+/// tokens. The token is shown once.
 #[utoipa::path(
     post,
     path = "/api/users/{uuid}/token/",
