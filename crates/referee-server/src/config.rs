@@ -134,6 +134,11 @@ pub struct ServeOptions {
     #[arg(long, env = "REFEREE_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<String>,
 
+    /// Seconds between runs of the background jobs (batch and invitation expiry, reminders,
+    /// review expiry); 0 disables them.
+    #[arg(long, env = "REFEREE_SCHEDULER_INTERVAL_SECS", default_value_t = 60)]
+    pub scheduler_interval_secs: u64,
+
     /// Do not create a staff user on an empty database.
     #[arg(long, env = "REFEREE_NO_BOOTSTRAP_USER")]
     pub no_bootstrap_user: bool,

@@ -103,6 +103,37 @@ async fn prepare_database(
     }
 }
 
+/// Runs the periodic jobs every `interval` once the database is ready, until the process ends.
+async fn run_scheduler(state: AppState, pool: Pool, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if !state.database_ready() {
+            continue;
+        }
+        let pool = pool.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<referee_store::scheduler::TickReport> {
+            let mut connection = pool.get().context("connecting to the database")?;
+            Ok(referee_store::scheduler::run_tick(&mut connection, chrono::Utc::now())?)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(report)) if report.changed_anything() => tracing::info!(
+                invitations_expired = report.invitations_expired,
+                batches_expired = report.batches_expired,
+                reminders_sent = report.reminders_sent,
+                managers_notified = report.managers_notified,
+                reviews_expired = report.reviews_expired,
+                "scheduler tick"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "scheduler tick failed; retrying at the next tick"),
+            Err(join_error) => tracing::error!(error = %join_error, "scheduler tick panicked"),
+        }
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let interrupt = async {
@@ -165,6 +196,8 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
         "listening on http://{address}/ (API documentation at http://{address}/api/docs/)"
     );
 
+    let app_state_for_scheduler = state.clone();
+    let scheduler_pool = pool.clone();
     tokio::spawn(prepare_database(
         state,
         pool,
@@ -172,6 +205,14 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
         !options.no_bootstrap_user,
         address,
     ));
+
+    if options.scheduler_interval_secs > 0 {
+        tokio::spawn(run_scheduler(
+            app_state_for_scheduler,
+            scheduler_pool,
+            Duration::from_secs(options.scheduler_interval_secs),
+        ));
+    }
 
     let (stop_sender, mut stop_receiver) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -305,7 +305,7 @@ pub fn introduced_overlaps(stored: &[Vec<String>; 3], changed: &[Option<Vec<Stri
 /// same row fails inside a savepoint and is ignored.
 fn insert_default_row<F>(connection: &mut AnyConnection, insert: F) -> StoreResult<()>
 where
-    F: Fn(&mut AnyConnection) -> diesel::QueryResult<usize>,
+    F: Fn(&mut AnyConnection) -> QueryResult<usize>,
 {
     let outcome = connection.transaction(|connection| insert(connection));
     match outcome {

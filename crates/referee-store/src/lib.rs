@@ -20,6 +20,7 @@ pub mod pool;
 pub mod profiles;
 pub mod proposals;
 pub mod reviews;
+pub mod scheduler;
 pub mod schema;
 pub mod sql_functions;
 pub mod sql_types;
