@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+pub mod contract;
 pub mod fixtures;
 
 pub use fixtures::{CallSetup, ItemSetup, PoolMember};

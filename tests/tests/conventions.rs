@@ -285,7 +285,10 @@ async fn users_endpoint_rules(app: TestApp) {
         .expect(201);
     assert_eq!(token.str("token").len(), 40);
     app.get(&alice, "/api/users/me/").await.expect(401);
-    let alice = TestUser { token: token.str("token"), ..alice };
+    let alice = TestUser {
+        token: token.str("token"),
+        ..alice
+    };
     app.get(&alice, "/api/users/me/").await.expect(200);
     app.post(
         &alice,

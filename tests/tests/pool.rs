@@ -69,8 +69,18 @@ async fn pool_invite_skips_unknown_and_duplicates(app: TestApp) {
         )
         .await
         .expect(400);
-    assert!(refused.body["reviewer_uuids"][0].as_str().unwrap().contains(&unknown));
-    assert!(app.get(&app.staff, &pool_path(&setup.call_uuid)).await.array().is_empty());
+    assert!(
+        refused.body["reviewer_uuids"][0]
+            .as_str()
+            .unwrap()
+            .contains(&unknown)
+    );
+    assert!(
+        app.get(&app.staff, &pool_path(&setup.call_uuid))
+            .await
+            .array()
+            .is_empty()
+    );
 
     let created = app
         .post(

@@ -11,21 +11,47 @@ on_both_backends!(scheduler_tick_is_idempotent, scheduler_skips_while_locked);
 
 async fn scheduler_tick_is_idempotent(app: TestApp) {
     let setup = app.call_setup(1, 1).await;
-    let item = app.sent_item(&setup.call_uuid, &setup.reviewers[0], &setup.proposal_uuid(0)).await;
+    let item = app
+        .sent_item(
+            &setup.call_uuid,
+            &setup.reviewers[0],
+            &setup.proposal_uuid(0),
+        )
+        .await;
     app.invited_reviewer(&setup.call_uuid, "late").await;
 
     let later = Utc::now() + Duration::days(8);
-    let first = app.state.run(move |connection| scheduler::run_tick(connection, later)).await.unwrap();
+    let first = app
+        .state
+        .run(move |connection| scheduler::run_tick(connection, later))
+        .await
+        .unwrap();
     assert!(!first.skipped);
     assert_eq!(first.invitations_expired, 1);
     assert_eq!(first.batches_expired, 1);
 
-    let second = app.state.run(move |connection| scheduler::run_tick(connection, later)).await.unwrap();
+    let second = app
+        .state
+        .run(move |connection| scheduler::run_tick(connection, later))
+        .await
+        .unwrap();
     assert!(!second.changed_anything(), "{second:?}");
 
-    let batch = app.get(&app.staff, &format!("/api/assignment-batches/{}/", item.batch_uuid)).await.expect(200);
+    let batch = app
+        .get(
+            &app.staff,
+            &format!("/api/assignment-batches/{}/", item.batch_uuid),
+        )
+        .await
+        .expect(200);
     assert_eq!(batch.str("status"), "expired");
-    let item = app.get(&app.staff, &format!("/api/assignment-items/{}/", item.item_uuid)).await.expect(200);
+    let item = app
+        .get(
+            &app.staff,
+            &format!("/api/assignment-items/{}/", item.item_uuid),
+        )
+        .await
+        .expect(200);
     assert_eq!(item.str("status"), "expired");
 }
 

@@ -1,5 +1,6 @@
 //! Developer tasks for the referee workspace, run as `cargo xtask <task>`.
 
+mod bench;
 mod conformance;
 mod database;
 #[cfg(feature = "docker")]
@@ -44,6 +45,9 @@ enum Task {
 
     /// Regenerate openapi/openapi.json with `referee openapi`.
     Openapi,
+
+    /// Run benchmarks; `cargo xtask bench solver --help` lists the options.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +76,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let workspace = Workspace::locate()?;
     match cli.task {
         Task::Conformance(args) => conformance::run(args, &workspace),
+        Task::Bench(args) => bench::run(args, &workspace),
         Task::Openapi => {
             openapi::run(&workspace)?;
             Ok(ExitCode::SUCCESS)

@@ -379,7 +379,10 @@ mod tests {
     #[test]
     fn schema_lists_wire_values() {
         let schema = serde_json::to_value(<CallState as utoipa::PartialSchema>::schema()).unwrap();
-        assert_eq!(schema["enum"], serde_json::json!(["draft", "active", "archived"]));
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["draft", "active", "archived"])
+        );
     }
 
     #[test]

@@ -37,9 +37,14 @@ pub fn username_problem(username: &str) -> Option<String> {
         return Some("This field may not be blank. Choose a username.".to_owned());
     }
     if username.chars().count() > MAX_USERNAME_CHARS {
-        return Some(format!("Ensure this field has no more than {MAX_USERNAME_CHARS} characters."));
+        return Some(format!(
+            "Ensure this field has no more than {MAX_USERNAME_CHARS} characters."
+        ));
     }
-    if !username.chars().all(|character| character.is_ascii_alphanumeric() || "@.+-_".contains(character)) {
+    if !username
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric() || "@.+-_".contains(character))
+    {
         return Some(format!(
             "{username:?} is not a valid username. Use ASCII letters, digits and @ . + - _ only."
         ));

@@ -10,29 +10,53 @@ use referee_domain::solver::{
 use uuid::Uuid;
 
 fn proposal(name: &str, needed: u32) -> ProposalDemand {
-    ProposalDemand { uuid: Uuid::nil(), name: name.to_owned(), reviewers_needed: needed }
+    ProposalDemand {
+        uuid: Uuid::nil(),
+        name: name.to_owned(),
+        reviewers_needed: needed,
+    }
 }
 
 fn reviewer(name: &str, min: u32, max: u32) -> ReviewerCapacity {
-    ReviewerCapacity { uuid: Uuid::nil(), name: name.to_owned(), min_proposals: min, max_proposals: max }
+    ReviewerCapacity {
+        uuid: Uuid::nil(),
+        name: name.to_owned(),
+        min_proposals: min,
+        max_proposals: max,
+    }
 }
 
 fn candidate(proposal: usize, reviewer: usize, affinity: f64) -> Candidate {
-    Candidate { proposal, reviewer, affinity, has_affinity: true }
+    Candidate {
+        proposal,
+        reviewer,
+        affinity,
+        has_affinity: true,
+    }
 }
 
 fn options(algorithm: Algorithm, allow_unfilled: bool) -> SolveOptions {
-    SolveOptions { allow_unfilled, algorithm }
+    SolveOptions {
+        allow_unfilled,
+        algorithm,
+    }
 }
 
 fn solve_checked(problem: &AssignmentProblem, options: SolveOptions) -> Solved {
     let solved = solve(problem, &options).expect("problem should be feasible");
-    assert!(certificate_holds(problem, &solved), "certificate rejected for {solved:?}");
+    assert!(
+        certificate_holds(problem, &solved),
+        "certificate rejected for {solved:?}"
+    );
     solved
 }
 
 /// Builds a candidate for every (proposal, reviewer) pair.
-fn complete_candidates(proposals: usize, reviewers: usize, mut affinity: impl FnMut(usize, usize) -> f64) -> Vec<Candidate> {
+fn complete_candidates(
+    proposals: usize,
+    reviewers: usize,
+    mut affinity: impl FnMut(usize, usize) -> f64,
+) -> Vec<Candidate> {
     let mut candidates = Vec::new();
     for p in 0..proposals {
         for r in 0..reviewers {
@@ -49,7 +73,12 @@ fn solve_picks_best_total_over_greedy() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 1), proposal("P1", 1)],
         reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 1)],
-        candidates: vec![candidate(0, 0, 0.9), candidate(0, 1, 0.8), candidate(1, 0, 0.8), candidate(1, 1, 0.1)],
+        candidates: vec![
+            candidate(0, 0, 0.9),
+            candidate(0, 1, 0.8),
+            candidate(1, 0, 0.8),
+            candidate(1, 1, 0.1),
+        ],
     };
     let solved = solve_checked(&problem, SolveOptions::default());
 
@@ -62,7 +91,11 @@ fn solve_picks_best_total_over_greedy() {
 #[test]
 fn infeasible_demand_names_group() {
     let problem = AssignmentProblem {
-        proposals: vec![proposal("Alpha", 3), proposal("Beta", 3), proposal("Gamma", 3)],
+        proposals: vec![
+            proposal("Alpha", 3),
+            proposal("Beta", 3),
+            proposal("Gamma", 3),
+        ],
         reviewers: vec![reviewer("Ada", 0, 4), reviewer("Bob", 0, 4)],
         candidates: complete_candidates(3, 2, |_, _| 0.5),
     };
@@ -75,8 +108,16 @@ fn infeasible_demand_names_group() {
     assert_eq!(error.capacity, 8);
     assert_eq!(error.attainable, 6);
     for name in ["Alpha", "Beta", "Gamma", "Ada", "Bob"] {
-        assert!(error.message.contains(name), "{name} missing from {:?}", error.message);
-        assert!(error.suggestion.contains(name), "{name} missing from {:?}", error.suggestion);
+        assert!(
+            error.message.contains(name),
+            "{name} missing from {:?}",
+            error.message
+        );
+        assert!(
+            error.suggestion.contains(name),
+            "{name} missing from {:?}",
+            error.suggestion
+        );
     }
     assert!(error.suggestion.contains("max_proposals"));
     assert!(error.suggestion.contains("reviewers_needed"));
@@ -87,8 +128,17 @@ fn infeasible_demand_names_only_deficient_group() {
     // P0 and P1 share reviewer R0 (max 1); P2 has its own reviewers and is not to blame.
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 1), proposal("P1", 1), proposal("P2", 2)],
-        reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 5), reviewer("R2", 0, 5)],
-        candidates: vec![candidate(0, 0, 0.1), candidate(1, 0, 0.2), candidate(2, 1, 0.3), candidate(2, 2, 0.4)],
+        reviewers: vec![
+            reviewer("R0", 0, 1),
+            reviewer("R1", 0, 5),
+            reviewer("R2", 0, 5),
+        ],
+        candidates: vec![
+            candidate(0, 0, 0.1),
+            candidate(1, 0, 0.2),
+            candidate(2, 1, 0.3),
+            candidate(2, 2, 0.4),
+        ],
     };
     let error = solve(&problem, &SolveOptions::default()).expect_err("R0 cannot serve both");
 
@@ -152,7 +202,12 @@ fn fairflow_raises_weakest_pair() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 1), proposal("P1", 1)],
         reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 1)],
-        candidates: vec![candidate(0, 0, 1.0), candidate(0, 1, 0.5), candidate(1, 0, 0.5), candidate(1, 1, 0.1)],
+        candidates: vec![
+            candidate(0, 0, 1.0),
+            candidate(0, 1, 0.5),
+            candidate(1, 0, 0.5),
+            candidate(1, 1, 0.1),
+        ],
     };
     let minmax = solve_checked(&problem, options(Algorithm::MinMax, false));
     let fair = solve_checked(&problem, options(Algorithm::FairFlow, false));
@@ -168,7 +223,11 @@ fn unfilled_reports_short_proposals() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 2), proposal("P1", 1), proposal("P2", 1)],
         reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 1)],
-        candidates: vec![candidate(0, 0, 0.9), candidate(1, 0, 0.2), candidate(1, 1, 0.3)],
+        candidates: vec![
+            candidate(0, 0, 0.9),
+            candidate(1, 0, 0.2),
+            candidate(1, 1, 0.3),
+        ],
     };
     assert!(solve(&problem, &SolveOptions::default()).is_err());
     let solved = solve_checked(&problem, options(Algorithm::MinMax, true));
@@ -177,8 +236,22 @@ fn unfilled_reports_short_proposals() {
     assert_eq!(solved.solution.chosen, vec![0, 2]);
     let unfilled = &solved.solution.unfilled;
     assert_eq!(unfilled.len(), 2);
-    assert_eq!((unfilled[0].proposal, unfilled[0].assigned, unfilled[0].needed), (0, 1, 2));
-    assert_eq!((unfilled[1].proposal, unfilled[1].assigned, unfilled[1].needed), (2, 0, 1));
+    assert_eq!(
+        (
+            unfilled[0].proposal,
+            unfilled[0].assigned,
+            unfilled[0].needed
+        ),
+        (0, 1, 2)
+    );
+    assert_eq!(
+        (
+            unfilled[1].proposal,
+            unfilled[1].assigned,
+            unfilled[1].needed
+        ),
+        (2, 0, 1)
+    );
     assert_eq!(unfilled[1].reason, "No eligible reviewers available");
 }
 
@@ -188,7 +261,11 @@ fn unfilled_prefers_coverage_over_affinity() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 1), proposal("P1", 1)],
         reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 1)],
-        candidates: vec![candidate(0, 0, 1.0), candidate(1, 0, 0.01), candidate(0, 1, 0.01)],
+        candidates: vec![
+            candidate(0, 0, 1.0),
+            candidate(1, 0, 0.01),
+            candidate(0, 1, 0.01),
+        ],
     };
     let solved = solve_checked(&problem, options(Algorithm::MinMax, true));
 
@@ -203,7 +280,8 @@ fn unfilled_still_enforces_min_loads() {
         reviewers: vec![reviewer("R0", 2, 2)],
         candidates: vec![candidate(0, 0, 0.5)],
     };
-    let error = solve(&problem, &options(Algorithm::MinMax, true)).expect_err("R0 needs two proposals");
+    let error =
+        solve(&problem, &options(Algorithm::MinMax, true)).expect_err("R0 needs two proposals");
 
     assert_eq!(error.kind, InfeasibilityKind::ReviewerMinimum);
 }
@@ -213,7 +291,11 @@ fn duplicate_pairs_used_once() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 2)],
         reviewers: vec![reviewer("R0", 0, 2), reviewer("R1", 0, 2)],
-        candidates: vec![candidate(0, 0, 0.2), candidate(0, 0, 0.9), candidate(0, 1, 0.1)],
+        candidates: vec![
+            candidate(0, 0, 0.2),
+            candidate(0, 0, 0.9),
+            candidate(0, 1, 0.1),
+        ],
     };
     let solved = solve_checked(&problem, SolveOptions::default());
 
@@ -258,36 +340,88 @@ fn certificate_rejects_tampering() {
     let problem = AssignmentProblem {
         proposals: vec![proposal("P0", 1), proposal("P1", 1)],
         reviewers: vec![reviewer("R0", 0, 1), reviewer("R1", 0, 1)],
-        candidates: vec![candidate(0, 0, 0.9), candidate(0, 1, 0.8), candidate(1, 0, 0.8), candidate(1, 1, 0.1)],
+        candidates: vec![
+            candidate(0, 0, 0.9),
+            candidate(0, 1, 0.8),
+            candidate(1, 0, 0.8),
+            candidate(1, 1, 0.1),
+        ],
     };
     let solved = solve_checked(&problem, SolveOptions::default());
 
     let mut worse = solved.clone();
     worse.solution.chosen = vec![0, 3];
     worse.objective = 1_000_000;
-    assert!(!certificate_holds(&problem, &worse), "a suboptimal assignment passed");
+    assert!(
+        !certificate_holds(&problem, &worse),
+        "a suboptimal assignment passed"
+    );
 
     let mut shifted = solved.clone();
     shifted.certificate.reviewer_potentials[0] += 10_000_000;
-    assert!(!certificate_holds(&problem, &shifted), "inconsistent potentials passed");
+    assert!(
+        !certificate_holds(&problem, &shifted),
+        "inconsistent potentials passed"
+    );
 
     let mut misreported = solved.clone();
     misreported.objective += 1;
-    assert!(!certificate_holds(&problem, &misreported), "a wrong objective passed");
+    assert!(
+        !certificate_holds(&problem, &misreported),
+        "a wrong objective passed"
+    );
 }
 
 #[test]
 fn dense_instance_certified() {
     let mut random = SplitMix64(7);
-    let proposals: Vec<ProposalDemand> = (0..120).map(|index| proposal(&format!("P{index}"), 3)).collect();
-    let reviewers: Vec<ReviewerCapacity> = (0..40).map(|index| reviewer(&format!("R{index}"), 5, 12)).collect();
+    let proposals: Vec<ProposalDemand> = (0..120)
+        .map(|index| proposal(&format!("P{index}"), 3))
+        .collect();
+    let reviewers: Vec<ReviewerCapacity> = (0..40)
+        .map(|index| reviewer(&format!("R{index}"), 5, 12))
+        .collect();
     let candidates = complete_candidates(120, 40, |_, _| random.below(1_000) as f64 / 1_000.0);
-    let problem = AssignmentProblem { proposals, reviewers, candidates };
+    let problem = AssignmentProblem {
+        proposals,
+        reviewers,
+        candidates,
+    };
 
     for algorithm in [Algorithm::MinMax, Algorithm::Hungarian, Algorithm::FairFlow] {
         let solved = solve_checked(&problem, options(algorithm, false));
         assert_eq!(solved.solution.chosen.len(), 360);
         assert_solution_within_bounds(&problem, &solved, algorithm, false);
+    }
+}
+
+#[test]
+fn unfilled_sparse_instance_certified() {
+    // 400 proposals need 1,200 reviewers in total, but 150 reviewers with 1 to 6 proposals
+    // each and 6 candidates per proposal leave some of them short.
+    let mut random = SplitMix64(11);
+    let proposals: Vec<ProposalDemand> = (0..400).map(|index| proposal(&format!("P{index}"), 3)).collect();
+    let reviewers: Vec<ReviewerCapacity> = (0..150)
+        .map(|index| {
+            let max = 1 + random.below(6) as u32;
+            let min = if index % 5 == 0 { 1 } else { 0 };
+            reviewer(&format!("R{index}"), min, max)
+        })
+        .collect();
+    let mut candidates = Vec::new();
+    for p in 0..400 {
+        for _ in 0..6 {
+            candidates.push(candidate(p, random.below(150) as usize, random.below(1_000) as f64 / 1_000.0));
+        }
+    }
+    let problem = AssignmentProblem { proposals, reviewers, candidates };
+
+    for algorithm in [Algorithm::MinMax, Algorithm::Hungarian, Algorithm::FairFlow] {
+        let solved = solve_checked(&problem, options(algorithm, true));
+        assert!(!solved.solution.unfilled.is_empty(), "{algorithm:?} filled every proposal");
+        assert_solution_within_bounds(&problem, &solved, algorithm, true);
+        let again = solve(&problem, &options(algorithm, true)).expect("second solve");
+        assert_eq!(again, solved, "{algorithm:?} is not deterministic");
     }
 }
 
@@ -318,11 +452,17 @@ fn random_problem(random: &mut SplitMix64) -> AssignmentProblem {
     let density = 20 + random.below(70);
     let coarse_affinities = random.below(2) == 0;
 
-    let proposals = (0..proposal_count).map(|index| proposal(&format!("P{index}"), random.below(4) as u32)).collect();
+    let proposals = (0..proposal_count)
+        .map(|index| proposal(&format!("P{index}"), random.below(4) as u32))
+        .collect();
     let reviewers = (0..reviewer_count)
         .map(|index| {
             let max = random.below(5) as u32;
-            let min = if random.below(3) == 0 { random.below(u64::from(max.min(2)) + 1) as u32 } else { 0 };
+            let min = if random.below(3) == 0 {
+                random.below(u64::from(max.min(2)) + 1) as u32
+            } else {
+                0
+            };
             reviewer(&format!("R{index}"), min, max)
         })
         .collect();
@@ -346,7 +486,11 @@ fn random_problem(random: &mut SplitMix64) -> AssignmentProblem {
         let other = random.below(index as u64 + 1) as usize;
         candidates.swap(index, other);
     }
-    AssignmentProblem { proposals, reviewers, candidates }
+    AssignmentProblem {
+        proposals,
+        reviewers,
+        candidates,
+    }
 }
 
 fn scaled(affinity: f64) -> i64 {
@@ -380,7 +524,13 @@ impl<'a> BruteForce<'a> {
                 by_proposal[candidate.proposal].push(index);
             }
         }
-        let mut search = BruteForce { problem, by_proposal, exact_demands, enforce_min_loads, memo: HashMap::new() };
+        let mut search = BruteForce {
+            problem,
+            by_proposal,
+            exact_demands,
+            enforce_min_loads,
+            memo: HashMap::new(),
+        };
         search.search(0, vec![0; problem.reviewers.len()])
     }
 
@@ -413,7 +563,8 @@ impl<'a> BruteForce<'a> {
                 if mask & (1 << bit) != 0 {
                     let candidate = &self.problem.candidates[*index];
                     next[candidate.reviewer] += 1;
-                    within &= next[candidate.reviewer] <= self.problem.reviewers[candidate.reviewer].max_proposals;
+                    within &= next[candidate.reviewer]
+                        <= self.problem.reviewers[candidate.reviewer].max_proposals;
                     total += scaled(candidate.affinity);
                 }
             }
@@ -434,7 +585,11 @@ impl<'a> BruteForce<'a> {
 
 /// Expected (assigned pairs, weakest pair or `i64::MAX` when none, total) for fairflow, or
 /// (assigned pairs, 0, total) for the others; `None` when infeasible.
-fn brute_force_key(problem: &AssignmentProblem, algorithm: Algorithm, allow_unfilled: bool) -> Option<(i64, i64, i64)> {
+fn brute_force_key(
+    problem: &AssignmentProblem,
+    algorithm: Algorithm,
+    allow_unfilled: bool,
+) -> Option<(i64, i64, i64)> {
     let enforce_min_loads = algorithm != Algorithm::Hungarian;
     let exact = !allow_unfilled;
     let (count, total) = BruteForce::best(problem, i64::MIN, exact, enforce_min_loads)?;
@@ -444,7 +599,11 @@ fn brute_force_key(problem: &AssignmentProblem, algorithm: Algorithm, allow_unfi
     if count == 0 {
         return Some((0, i64::MAX, total));
     }
-    let mut thresholds: Vec<i64> = problem.candidates.iter().map(|candidate| scaled(candidate.affinity)).collect();
+    let mut thresholds: Vec<i64> = problem
+        .candidates
+        .iter()
+        .map(|candidate| scaled(candidate.affinity))
+        .collect();
     thresholds.sort_unstable();
     thresholds.dedup();
     let mut answer = None;
@@ -459,22 +618,38 @@ fn brute_force_key(problem: &AssignmentProblem, algorithm: Algorithm, allow_unfi
     answer
 }
 
-fn solver_key(problem: &AssignmentProblem, solved: &Solved, algorithm: Algorithm) -> (i64, i64, i64) {
+fn solver_key(
+    problem: &AssignmentProblem,
+    solved: &Solved,
+    algorithm: Algorithm,
+) -> (i64, i64, i64) {
     let chosen = &solved.solution.chosen;
     let count = chosen.len() as i64;
     if algorithm != Algorithm::FairFlow {
         return (count, 0, solved.objective);
     }
-    let weakest = chosen.iter().map(|index| scaled(problem.candidates[*index].affinity)).min().unwrap_or(i64::MAX);
+    let weakest = chosen
+        .iter()
+        .map(|index| scaled(problem.candidates[*index].affinity))
+        .min()
+        .unwrap_or(i64::MAX);
     (count, weakest, solved.objective)
 }
 
-fn assert_solution_within_bounds(problem: &AssignmentProblem, solved: &Solved, algorithm: Algorithm, allow_unfilled: bool) {
+fn assert_solution_within_bounds(
+    problem: &AssignmentProblem,
+    solved: &Solved,
+    algorithm: Algorithm,
+    allow_unfilled: bool,
+) {
     let mut assigned = vec![0u32; problem.proposals.len()];
     let mut load = vec![0u32; problem.reviewers.len()];
     let mut pairs = Vec::new();
     for index in &solved.solution.chosen {
-        let candidate = problem.candidates.get(*index).expect("chosen index is a candidate");
+        let candidate = problem
+            .candidates
+            .get(*index)
+            .expect("chosen index is a candidate");
         assigned[candidate.proposal] += 1;
         load[candidate.reviewer] += 1;
         pairs.push((candidate.proposal, candidate.reviewer));
@@ -486,15 +661,27 @@ fn assert_solution_within_bounds(problem: &AssignmentProblem, solved: &Solved, a
 
     for (index, proposal) in problem.proposals.iter().enumerate() {
         if allow_unfilled {
-            assert!(assigned[index] <= proposal.reviewers_needed, "proposal {index} over-assigned");
+            assert!(
+                assigned[index] <= proposal.reviewers_needed,
+                "proposal {index} over-assigned"
+            );
         } else {
-            assert_eq!(assigned[index], proposal.reviewers_needed, "proposal {index} demand not met");
+            assert_eq!(
+                assigned[index], proposal.reviewers_needed,
+                "proposal {index} demand not met"
+            );
         }
     }
     for (index, reviewer) in problem.reviewers.iter().enumerate() {
-        assert!(load[index] <= reviewer.max_proposals, "reviewer {index} above max_proposals");
+        assert!(
+            load[index] <= reviewer.max_proposals,
+            "reviewer {index} above max_proposals"
+        );
         if algorithm != Algorithm::Hungarian {
-            assert!(load[index] >= reviewer.min_proposals, "reviewer {index} below min_proposals");
+            assert!(
+                load[index] >= reviewer.min_proposals,
+                "reviewer {index} below min_proposals"
+            );
         }
     }
 }
@@ -516,33 +703,56 @@ fn random_instances_match_brute_force() {
     for instance in 0..5_000 {
         let problem = random_problem(&mut random);
         for (algorithm, allow_unfilled) in modes {
-            let context = format!("instance {instance}, {algorithm:?}, allow_unfilled {allow_unfilled}: {problem:?}");
+            let context = format!(
+                "instance {instance}, {algorithm:?}, allow_unfilled {allow_unfilled}: {problem:?}"
+            );
             let expected = brute_force_key(&problem, algorithm, allow_unfilled);
             let outcome = solve(&problem, &options(algorithm, allow_unfilled));
 
             match (expected, outcome) {
                 (Some(expected), Ok(solved)) => {
                     feasible_runs += 1;
-                    assert_eq!(solver_key(&problem, &solved, algorithm), expected, "objective differs, {context}");
+                    assert_eq!(
+                        solver_key(&problem, &solved, algorithm),
+                        expected,
+                        "objective differs, {context}"
+                    );
                     assert_solution_within_bounds(&problem, &solved, algorithm, allow_unfilled);
-                    assert!(certificate_holds(&problem, &solved), "certificate rejected, {context}");
-                    let again = solve(&problem, &options(algorithm, allow_unfilled)).expect("second solve");
+                    assert!(
+                        certificate_holds(&problem, &solved),
+                        "certificate rejected, {context}"
+                    );
+                    let again =
+                        solve(&problem, &options(algorithm, allow_unfilled)).expect("second solve");
                     assert_eq!(again, solved, "second solve differs, {context}");
                 }
                 (None, Err(error)) => {
                     infeasible_runs += 1;
                     assert_ne!(error.kind, InfeasibilityKind::InvalidProblem, "{context}");
-                    assert!(error.attainable < error.demand, "no shortfall in {error:?}, {context}");
-                    assert!(!error.proposals.is_empty() || !error.reviewers.is_empty(), "empty group, {context}");
+                    assert!(
+                        error.attainable < error.demand,
+                        "no shortfall in {error:?}, {context}"
+                    );
+                    assert!(
+                        !error.proposals.is_empty() || !error.reviewers.is_empty(),
+                        "empty group, {context}"
+                    );
                 }
-                (Some(_), Err(error)) => panic!("solver reported {error:?} for a feasible {context}"),
-                (None, Ok(solved)) => panic!("solver returned {solved:?} for an infeasible {context}"),
+                (Some(_), Err(error)) => {
+                    panic!("solver reported {error:?} for a feasible {context}")
+                }
+                (None, Ok(solved)) => {
+                    panic!("solver returned {solved:?} for an infeasible {context}")
+                }
             }
         }
     }
     // Guard against a generator that only produces one kind of instance.
     assert!(feasible_runs > 5_000, "only {feasible_runs} feasible runs");
-    assert!(infeasible_runs > 5_000, "only {infeasible_runs} infeasible runs");
+    assert!(
+        infeasible_runs > 5_000,
+        "only {infeasible_runs} infeasible runs"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -551,13 +761,23 @@ fn random_instances_match_brute_force() {
 
 /// Builds `proposals` x `reviewers` with `per_proposal` random candidates each (all reviewers
 /// when `per_proposal >= reviewers`), 3 reviewers per proposal and loads `min..=max`.
-fn timing_problem(proposals: usize, reviewers: usize, per_proposal: usize, min: u32, max: u32) -> AssignmentProblem {
+fn timing_problem(
+    proposals: usize,
+    reviewers: usize,
+    per_proposal: usize,
+    min: u32,
+    max: u32,
+) -> AssignmentProblem {
     let mut random = SplitMix64(42);
     let mut candidates = Vec::with_capacity(proposals * per_proposal.min(reviewers));
     for p in 0..proposals {
         if per_proposal >= reviewers {
             for r in 0..reviewers {
-                candidates.push(candidate(p, r, random.below(1_000_000) as f64 / 1_000_000.0));
+                candidates.push(candidate(
+                    p,
+                    r,
+                    random.below(1_000_000) as f64 / 1_000_000.0,
+                ));
             }
         } else {
             let mut picked = std::collections::BTreeSet::new();
@@ -565,13 +785,21 @@ fn timing_problem(proposals: usize, reviewers: usize, per_proposal: usize, min: 
                 picked.insert(random.below(reviewers as u64) as usize);
             }
             for r in picked {
-                candidates.push(candidate(p, r, random.below(1_000_000) as f64 / 1_000_000.0));
+                candidates.push(candidate(
+                    p,
+                    r,
+                    random.below(1_000_000) as f64 / 1_000_000.0,
+                ));
             }
         }
     }
     AssignmentProblem {
-        proposals: (0..proposals).map(|index| proposal(&format!("P{index}"), 3)).collect(),
-        reviewers: (0..reviewers).map(|index| reviewer(&format!("R{index}"), min, max)).collect(),
+        proposals: (0..proposals)
+            .map(|index| proposal(&format!("P{index}"), 3))
+            .collect(),
+        reviewers: (0..reviewers)
+            .map(|index| reviewer(&format!("R{index}"), min, max))
+            .collect(),
         candidates,
     }
 }
@@ -604,8 +832,15 @@ fn timing_dense_1000_by_300() {
 #[test]
 #[ignore = "timing run; use a release build"]
 fn timing_sparse_neurips_size() {
-    let size: usize = std::env::var("SOLVER_TIMING_PROPOSALS").ok().and_then(|value| value.parse().ok()).unwrap_or(12_000);
+    let size: usize = std::env::var("SOLVER_TIMING_PROPOSALS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(12_000);
     let reviewers = size * 13 / 12;
     let problem = timing_problem(size, reviewers, 200, 0, 6);
-    time_solve(&format!("sparse {size}x{reviewers}x200"), &problem, Algorithm::MinMax);
+    time_solve(
+        &format!("sparse {size}x{reviewers}x200"),
+        &problem,
+        Algorithm::MinMax,
+    );
 }

@@ -298,7 +298,9 @@ impl PageSpec {
 
 /// The 404 for a page past the last one.
 pub fn invalid_page(page: i64, last_page: i64) -> ApiError {
-    ApiError::NotFoundDetail(format!("Invalid page {page}: the last page is {last_page}."))
+    ApiError::NotFoundDetail(format!(
+        "Invalid page {page}: the last page is {last_page}."
+    ))
 }
 
 /// A JSON request body whose deserialisation errors name the failing field.
@@ -354,9 +356,16 @@ pub const MAX_STRING_CHARS: usize = 65_536;
 /// [`MAX_STRING_CHARS`] or containing a NUL character (which PostgreSQL cannot store) is a
 /// 400 on that field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    let value: serde_json::Value = serde_json::from_slice(text)
-        .map_err(|error| ApiError::BadRequest(format!("JSON parse error: {error}. Send a valid JSON document.")))?;
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "JSON parse error: {error}. Send a valid JSON document."
+        ))
+    })?;
 
     let mut errors = FieldErrors::new();
     check_strings(&value, "", &mut errors);
@@ -372,25 +381,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn check_strings(value: &serde_json::Value, path: &str, errors: &mut FieldErrors) {
-    let field = if path.is_empty() { "non_field_errors" } else { path };
+    let field = if path.is_empty() {
+        "non_field_errors"
+    } else {
+        path
+    };
     match value {
         serde_json::Value::String(text) => {
             if text.chars().count() > MAX_STRING_CHARS {
-                errors.add(field, format!("Ensure this field has no more than {MAX_STRING_CHARS} characters."));
+                errors.add(
+                    field,
+                    format!("Ensure this field has no more than {MAX_STRING_CHARS} characters."),
+                );
             }
             if text.contains('\0') {
-                errors.add(field, "Remove the NUL character (\\u0000): text fields cannot store it.");
+                errors.add(
+                    field,
+                    "Remove the NUL character (\\u0000): text fields cannot store it.",
+                );
             }
         }
         serde_json::Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
-                let child = if path.is_empty() { index.to_string() } else { format!("{path}[{index}]") };
+                let child = if path.is_empty() {
+                    index.to_string()
+                } else {
+                    format!("{path}[{index}]")
+                };
                 check_strings(item, &child, errors);
             }
         }
         serde_json::Value::Object(members) => {
             for (key, item) in members {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 check_strings(item, &child, errors);
             }
         }
@@ -403,19 +430,30 @@ fn friendly(message: &str) -> String {
     let message = message.trim_end_matches('.');
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!("Expected {} but got {}.", expected_words(expected), got_words(got));
+            return format!(
+                "Expected {} but got {}.",
+                expected_words(expected),
+                got_words(got)
+            );
         }
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!("Expected {} but got {}.", expected_words(expected), got_words(got));
+            return format!(
+                "Expected {} but got {}.",
+                expected_words(expected),
+                got_words(got)
+            );
         }
     }
     if message.starts_with("invalid length") {
         return "Expected a JSON object with the documented fields.".to_owned();
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        return format!("{} is not a valid choice.", rest.split(',').next().unwrap_or(rest));
+        return format!(
+            "{} is not a valid choice.",
+            rest.split(',').next().unwrap_or(rest)
+        );
     }
     format!("{message}.")
 }
@@ -423,10 +461,16 @@ fn friendly(message: &str) -> String {
 fn expected_words(expected: &str) -> String {
     let expected = expected.trim();
     match expected {
-        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => "a whole number".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "a whole number".to_owned()
+        }
         "f32" | "f64" => "a number".to_owned(),
-        "a boolean" | "a string" | "a sequence" | "a map" => expected.replace("a sequence", "a list").replace("a map", "a JSON object"),
-        _ if expected.starts_with("struct ") || expected.starts_with("a map") => "a JSON object".to_owned(),
+        "a boolean" | "a string" | "a sequence" | "a map" => expected
+            .replace("a sequence", "a list")
+            .replace("a map", "a JSON object"),
+        _ if expected.starts_with("struct ") || expected.starts_with("a map") => {
+            "a JSON object".to_owned()
+        }
         _ if expected.starts_with("a sequence") => "a list".to_owned(),
         _ => expected.to_owned(),
     }
@@ -448,13 +492,20 @@ fn got_words(got: &str) -> String {
 fn field_error(path: &str, message: &str) -> ApiError {
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
-        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        let field = if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
         return ApiError::field(&field, "This field is required.");
     }
     if path == "." || path.is_empty() {
         return ApiError::field(
             "non_field_errors",
-            format!("{} Send a JSON object with the documented fields.", friendly(message)),
+            format!(
+                "{} Send a JSON object with the documented fields.",
+                friendly(message)
+            ),
         );
     }
     ApiError::field(path, friendly(message))
@@ -472,7 +523,9 @@ mod tests {
 
     fn message(body: &str) -> String {
         match parse_json::<Sample>(body.as_bytes()) {
-            Err(ApiError::Domain(referee_domain::DomainError::Validation(errors))) => format!("{:?}", errors.0),
+            Err(ApiError::Domain(referee_domain::DomainError::Validation(errors))) => {
+                format!("{:?}", errors.0)
+            }
             other => format!("{other:?}"),
         }
     }
@@ -487,7 +540,10 @@ mod tests {
 
     #[test]
     fn long_and_nul_strings_rejected() {
-        let long = format!(r#"{{"count": 1, "name": "{}"}}"#, "a".repeat(MAX_STRING_CHARS + 1));
+        let long = format!(
+            r#"{{"count": 1, "name": "{}"}}"#,
+            "a".repeat(MAX_STRING_CHARS + 1)
+        );
         assert!(message(&long).contains("no more than"));
         assert!(message(r#"{"count": 1, "tags": ["ok", "bad\u0000"]}"#).contains("tags[1]"));
     }

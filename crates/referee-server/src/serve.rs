@@ -113,10 +113,15 @@ async fn run_scheduler(state: AppState, pool: Pool, interval: Duration) {
             continue;
         }
         let pool = pool.clone();
-        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<referee_store::scheduler::TickReport> {
-            let mut connection = pool.get().context("connecting to the database")?;
-            Ok(referee_store::scheduler::run_tick(&mut connection, chrono::Utc::now())?)
-        })
+        let outcome = tokio::task::spawn_blocking(
+            move || -> anyhow::Result<referee_store::scheduler::TickReport> {
+                let mut connection = pool.get().context("connecting to the database")?;
+                Ok(referee_store::scheduler::run_tick(
+                    &mut connection,
+                    chrono::Utc::now(),
+                )?)
+            },
+        )
         .await;
         match outcome {
             Ok(Ok(report)) if report.changed_anything() => tracing::info!(
@@ -128,7 +133,10 @@ async fn run_scheduler(state: AppState, pool: Pool, interval: Duration) {
                 "scheduler tick"
             ),
             Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "scheduler tick failed; retrying at the next tick"),
+            Ok(Err(error)) => tracing::warn!(
+                error = format!("{error:#}"),
+                "scheduler tick failed; retrying at the next tick"
+            ),
             Err(join_error) => tracing::error!(error = %join_error, "scheduler tick panicked"),
         }
     }

@@ -564,7 +564,10 @@ pub fn send_batch(
     if batch.status != BatchStatus::Draft {
         return Err(referee_domain::DomainError::invalid_state(
             "batch_not_draft",
-            format!("Only draft batches can be sent; this batch is {}.", batch.status),
+            format!(
+                "Only draft batches can be sent; this batch is {}.",
+                batch.status
+            ),
         )
         .into());
     }
@@ -572,7 +575,10 @@ pub fn send_batch(
     let config = crate::configs::assignment_config(connection, batch.call_uuid)?;
     let at = now();
     let expires_at = at + Duration::days(i64::from(config.assignment_expiration_days));
-    let notes = notes.filter(|notes| !notes.is_empty()).unwrap_or(&batch.manager_notes).to_owned();
+    let notes = notes
+        .filter(|notes| !notes.is_empty())
+        .unwrap_or(&batch.manager_notes)
+        .to_owned();
     let updated = diesel::update(
         assignment_batches::table
             .filter(assignment_batches::uuid.eq(DbUuid(batch_uuid)))
@@ -605,7 +611,9 @@ pub fn send_batch(
             actor,
             reason: "",
             before: Some(json!({"status": "draft"})),
-            after: Some(json!({"status": "sent", "expires_at": crate::sql_types::sqlite_time_text(expires_at)})),
+            after: Some(
+                json!({"status": "sent", "expires_at": crate::sql_types::sqlite_time_text(expires_at)}),
+            ),
         },
     )?;
     notify_batch_sent(connection, &batch, expires_at, &notes)?;
@@ -614,7 +622,12 @@ pub fn send_batch(
 
 /// Queues the e-mail that tells a reviewer about a sent batch: its proposals (titles only
 /// for conflict-blocked items), the deadline and the manager's notes.
-fn notify_batch_sent(connection: &mut AnyConnection, batch: &Batch, expires_at: DateTime<Utc>, notes: &str) -> StoreResult<()> {
+fn notify_batch_sent(
+    connection: &mut AnyConnection,
+    batch: &Batch,
+    expires_at: DateTime<Utc>,
+    notes: &str,
+) -> StoreResult<()> {
     let pool_entry = call_reviewer_pools::table
         .find(DbUuid(batch.pool_entry_uuid))
         .first::<crate::pool::PoolEntry>(connection)?;

@@ -1,13 +1,14 @@
-//! Assignment batches: the list and detail with their visibility, the manager actions (notes,
-//! delete, send, cancel, extend the deadline), the reviewer's own batches, the call actions
-//! that create and send batches (manual assignment, generation, send all) and the scheduler
-//! jobs (expiry, expiry reminders, notices to managers about expired batches).
+//! Assignment batches: the list and detail with their visibility, and the manager actions
+//! (notes, delete, send, cancel, extend the deadline). This module also serves the reviewer's
+//! own batches, the call actions that create and send batches (manual assignment, generation,
+//! send all) and the scheduler jobs (expiry, expiry reminders, notices about expired batches).
 //!
 //! Visibility: staff and support see every batch. Call managers (`CALL.MANAGER` on the call)
 //! and owners and managers of the call's managing organisation see the call's batches. A
 //! reviewer sees their own batches once sent (`sent`, `responded`, `expired`). Everyone else
 //! gets a 404.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -32,9 +33,9 @@ use crate::error::StoreResult;
 use crate::list::{Page, PageRequest, SortKey};
 use crate::pool::PoolEntry;
 use crate::schema::{
-    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools, calls as calls_table,
-    proposal_reviews, proposals, reviewer_profiles, reviewer_proposal_affinities, role_grants,
-    rounds, users,
+    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
+    calls as calls_table, proposal_reviews, proposals, reviewer_profiles,
+    reviewer_proposal_affinities, role_grants, rounds, users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::transaction::write_transaction;
@@ -70,7 +71,7 @@ pub struct ItemView {
 }
 
 impl ItemView {
-    /// The proposal summary a reviewer may see: none at the `titles_only` level and none for
+    /// Returns the proposal summary a reviewer may see: empty at the `titles_only` level and for
     /// an item blocked by a conflict of interest, else the proposal's project summary.
     pub fn disclosed_summary(&self, level: DisclosureLevel) -> String {
         if level == DisclosureLevel::TitlesOnly || self.item.status == ItemStatus::CoiBlocked {
@@ -146,13 +147,18 @@ fn visible(actor: &Actor) -> assignment_batches::BoxedQuery<'static, MultiBacken
         .filter(call_reviewer_pools::reviewer_uuid.eq_any(own_profiles))
         .select(call_reviewer_pools::uuid);
     query.filter(
-        assignment_batches::call_uuid.eq_any(managed).or(assignment_batches::pool_entry_uuid
-            .eq_any(own_entries)
-            .and(assignment_batches::status.eq_any(status_values(BatchStatus::SHOWN_TO_REVIEWER)))),
+        assignment_batches::call_uuid
+            .eq_any(managed)
+            .or(assignment_batches::pool_entry_uuid.eq_any(own_entries).and(
+                assignment_batches::status.eq_any(status_values(BatchStatus::SHOWN_TO_REVIEWER)),
+            )),
     )
 }
 
-fn filtered(actor: &Actor, filter: &BatchFilter) -> assignment_batches::BoxedQuery<'static, MultiBackend> {
+fn filtered(
+    actor: &Actor,
+    filter: &BatchFilter,
+) -> assignment_batches::BoxedQuery<'static, MultiBackend> {
     let mut query = visible(actor);
     if let Some(call_uuid) = filter.call_uuid {
         query = query.filter(assignment_batches::call_uuid.eq(DbUuid(call_uuid)));
@@ -170,7 +176,11 @@ fn filtered(actor: &Actor, filter: &BatchFilter) -> assignment_batches::BoxedQue
         query = query.filter(assignment_batches::status.eq_any(status_values(&filter.statuses)));
     }
     if !filter.sources.is_empty() {
-        let sources: Vec<&'static str> = filter.sources.iter().map(|source| source.as_str()).collect();
+        let sources: Vec<&'static str> = filter
+            .sources
+            .iter()
+            .map(|source| source.as_str())
+            .collect();
         query = query.filter(assignment_batches::source.eq_any(sources));
     }
     if let Some(after) = filter.sent_after {
@@ -182,7 +192,7 @@ fn filtered(actor: &Actor, filter: &BatchFilter) -> assignment_batches::BoxedQue
     query
 }
 
-/// Lists batches visible to the actor, newest first unless `order` says otherwise. Runs a
+/// Lists batches visible to the actor, newest first unless `order` sets another order. Runs a
 /// fixed number of queries whatever the page size.
 pub fn list_batches(
     connection: &mut AnyConnection,
@@ -191,7 +201,9 @@ pub fn list_batches(
     order: &[SortKey<BatchOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<BatchView>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     if order.is_empty() {
@@ -225,7 +237,10 @@ pub fn list_batches(
         .limit(page.page_size)
         .load::<Batch>(connection)?;
 
-    Ok(Page { rows: views(connection, batches)?, total })
+    Ok(Page {
+        rows: views(connection, batches)?,
+        total,
+    })
 }
 
 /// Loads the names and item counts of several batches with five queries.
@@ -234,7 +249,10 @@ pub fn views(connection: &mut AnyConnection, batches: Vec<Batch>) -> StoreResult
         return Ok(Vec::new());
     }
 
-    let call_keys: Vec<DbUuid> = batches.iter().map(|batch| DbUuid(batch.call_uuid)).collect();
+    let call_keys: Vec<DbUuid> = batches
+        .iter()
+        .map(|batch| DbUuid(batch.call_uuid))
+        .collect();
     let call_names: HashMap<Uuid, String> = calls_table::table
         .filter(calls_table::uuid.eq_any(call_keys))
         .select((calls_table::uuid, calls_table::name))
@@ -243,7 +261,10 @@ pub fn views(connection: &mut AnyConnection, batches: Vec<Batch>) -> StoreResult
         .map(|(uuid, name)| (uuid.0, name))
         .collect();
 
-    let entry_keys: Vec<DbUuid> = batches.iter().map(|batch| DbUuid(batch.pool_entry_uuid)).collect();
+    let entry_keys: Vec<DbUuid> = batches
+        .iter()
+        .map(|batch| DbUuid(batch.pool_entry_uuid))
+        .collect();
     let entries: HashMap<Uuid, PoolEntry> = call_reviewer_pools::table
         .filter(call_reviewer_pools::uuid.eq_any(entry_keys))
         .load::<PoolEntry>(connection)?
@@ -251,7 +272,10 @@ pub fn views(connection: &mut AnyConnection, batches: Vec<Batch>) -> StoreResult
         .map(|entry| (entry.uuid, entry))
         .collect();
 
-    let profile_keys: Vec<DbUuid> = entries.values().filter_map(|entry| entry.reviewer_uuid.map(DbUuid)).collect();
+    let profile_keys: Vec<DbUuid> = entries
+        .values()
+        .filter_map(|entry| entry.reviewer_uuid.map(DbUuid))
+        .collect();
     let profile_users: HashMap<Uuid, (String, String)> = reviewer_profiles::table
         .inner_join(users::table)
         .filter(reviewer_profiles::uuid.eq_any(profile_keys))
@@ -279,7 +303,11 @@ pub fn views(connection: &mut AnyConnection, batches: Vec<Batch>) -> StoreResult
     let count_rows: Vec<(DbUuid, String, i64)> = assignment_items::table
         .filter(assignment_items::batch_uuid.eq_any(batch_keys))
         .group_by((assignment_items::batch_uuid, assignment_items::status))
-        .select((assignment_items::batch_uuid, assignment_items::status, diesel::dsl::count_star()))
+        .select((
+            assignment_items::batch_uuid,
+            assignment_items::status,
+            diesel::dsl::count_star(),
+        ))
         .load(connection)?;
     let mut counts: HashMap<(Uuid, String), i64> = HashMap::new();
     for (batch, status, count) in count_rows {
@@ -292,15 +320,29 @@ pub fn views(connection: &mut AnyConnection, batches: Vec<Batch>) -> StoreResult
         let reviewer_uuid = entry.and_then(|entry| entry.reviewer_uuid);
         let person = reviewer_uuid
             .and_then(|profile| profile_users.get(&profile))
-            .or_else(|| entry.and_then(|entry| entry.invited_user_uuid).and_then(|user| other_users.get(&user)));
+            .or_else(|| {
+                entry
+                    .and_then(|entry| entry.invited_user_uuid)
+                    .and_then(|user| other_users.get(&user))
+            });
         let reviewer_email = match person {
             Some((_, email)) => email.clone(),
-            None => entry.map(|entry| entry.invited_email.clone()).unwrap_or_default(),
+            None => entry
+                .map(|entry| entry.invited_email.clone())
+                .unwrap_or_default(),
         };
-        let count_of = |status: ItemStatus| counts.get(&(batch.uuid, status.as_str().to_owned())).copied().unwrap_or(0);
+        let count_of = |status: ItemStatus| {
+            counts
+                .get(&(batch.uuid, status.as_str().to_owned()))
+                .copied()
+                .unwrap_or(0)
+        };
         let items_count = ItemStatus::ALL.iter().map(|status| count_of(*status)).sum();
         result.push(BatchView {
-            call_name: call_names.get(&batch.call_uuid).cloned().unwrap_or_default(),
+            call_name: call_names
+                .get(&batch.call_uuid)
+                .cloned()
+                .unwrap_or_default(),
             reviewer_uuid,
             reviewer_name: person.map(|(name, _)| name.clone()),
             reviewer_email,
@@ -323,7 +365,10 @@ pub fn item_views(connection: &mut AnyConnection, batch_uuid: Uuid) -> StoreResu
     let rows: Vec<(Item, String, String, String)> = assignment_items::table
         .inner_join(proposals::table)
         .filter(assignment_items::batch_uuid.eq(DbUuid(batch_uuid)))
-        .order((assignment_items::created.asc(), assignment_items::uuid.asc()))
+        .order((
+            assignment_items::created.asc(),
+            assignment_items::uuid.asc(),
+        ))
         .select((
             assignment_items::all_columns,
             proposals::name,
@@ -339,13 +384,19 @@ pub fn item_views(connection: &mut AnyConnection, batch_uuid: Uuid) -> StoreResu
     let conflict_counts: HashMap<Uuid, i64> = assignment_item_conflicts::table
         .filter(assignment_item_conflicts::item_uuid.eq_any(item_keys))
         .group_by(assignment_item_conflicts::item_uuid)
-        .select((assignment_item_conflicts::item_uuid, diesel::dsl::count_star()))
+        .select((
+            assignment_item_conflicts::item_uuid,
+            diesel::dsl::count_star(),
+        ))
         .load::<(DbUuid, i64)>(connection)?
         .into_iter()
         .map(|(item, count)| (item.0, count))
         .collect();
 
-    let overriders: Vec<DbUuid> = rows.iter().filter_map(|(item, ..)| item.overridden_by_uuid.map(DbUuid)).collect();
+    let overriders: Vec<DbUuid> = rows
+        .iter()
+        .filter_map(|(item, ..)| item.overridden_by_uuid.map(DbUuid))
+        .collect();
     let names: HashMap<Uuid, String> = users::table
         .filter(users::uuid.eq_any(overriders))
         .select((users::uuid, users::full_name))
@@ -356,26 +407,39 @@ pub fn item_views(connection: &mut AnyConnection, batch_uuid: Uuid) -> StoreResu
 
     Ok(rows
         .into_iter()
-        .map(|(item, proposal_name, proposal_slug, project_summary)| ItemView {
-            coi_count: conflict_counts.get(&item.uuid).copied().unwrap_or(0),
-            overridden_by_name: item.overridden_by_uuid.and_then(|user| names.get(&user).cloned()),
-            item,
-            proposal_name,
-            proposal_slug,
-            project_summary,
-        })
+        .map(
+            |(item, proposal_name, proposal_slug, project_summary)| ItemView {
+                coi_count: conflict_counts.get(&item.uuid).copied().unwrap_or(0),
+                overridden_by_name: item
+                    .overridden_by_uuid
+                    .and_then(|user| names.get(&user).cloned()),
+                item,
+                proposal_name,
+                proposal_slug,
+                project_summary,
+            },
+        )
         .collect())
 }
 
 fn detail(connection: &mut AnyConnection, batch: Batch) -> StoreResult<BatchDetail> {
-    let disclosure = configs::coi_config(connection, batch.call_uuid)?.invitation_proposal_disclosure;
+    let disclosure =
+        configs::coi_config(connection, batch.call_uuid)?.invitation_proposal_disclosure;
     let items = item_views(connection, batch.uuid)?;
     let view = views(connection, vec![batch])?.remove(0);
-    Ok(BatchDetail { view, items, disclosure })
+    Ok(BatchDetail {
+        view,
+        items,
+        disclosure,
+    })
 }
 
 /// Finds a batch the actor may see; others are reported as not found.
-pub fn find_visible_batch(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Batch> {
+pub fn find_visible_batch(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Batch> {
     visible(actor)
         .filter(assignment_batches::uuid.eq(DbUuid(uuid)))
         .first::<Batch>(connection)
@@ -384,20 +448,32 @@ pub fn find_visible_batch(connection: &mut AnyConnection, actor: &Actor, uuid: U
 }
 
 /// Loads a visible batch with its items.
-pub fn find_visible_detail(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<BatchDetail> {
+pub fn find_visible_detail(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<BatchDetail> {
     let batch = find_visible_batch(connection, actor, uuid)?;
     detail(connection, batch)
 }
 
 /// Fails with 403 unless the actor manages the batch's call.
-fn require_manager(connection: &mut AnyConnection, actor: &Actor, batch: &Batch) -> StoreResult<Call> {
+fn require_manager(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    batch: &Batch,
+) -> StoreResult<Call> {
     let call = calls::get_call(connection, batch.call_uuid)?;
     call.require_manager(actor)?;
     Ok(call)
 }
 
 /// Finds a visible batch that the actor manages: 404 when invisible, 403 when not managed.
-fn find_managed_batch(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Batch> {
+fn find_managed_batch(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Batch> {
     let batch = find_visible_batch(connection, actor, uuid)?;
     require_manager(connection, actor, &batch)?;
     Ok(batch)
@@ -423,7 +499,9 @@ fn batch_audit<'a>(
 }
 
 fn time_text(value: Option<DateTime<Utc>>) -> serde_json::Value {
-    value.map_or(serde_json::Value::Null, |time| json!(crate::sql_types::sqlite_time_text(time)))
+    value.map_or(serde_json::Value::Null, |time| {
+        json!(crate::sql_types::sqlite_time_text(time))
+    })
 }
 
 /// Replaces the manager's notes when `notes` is given (managers of the call).
@@ -455,7 +533,8 @@ pub fn update_notes(
                 ),
             )?;
         }
-        let batch = assignments::get_batch(connection, uuid)?.ok_or_else(|| DomainError::not_found("assignment batch"))?;
+        let batch = assignments::get_batch(connection, uuid)?
+            .ok_or_else(|| DomainError::not_found("assignment batch"))?;
         detail(connection, batch)
     })
 }
@@ -488,7 +567,12 @@ pub fn delete_batch(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -
 
 /// Sends a draft batch to its reviewer (managers of the call); non-empty `notes` replace the
 /// manager's notes.
-pub fn send(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid, notes: Option<String>) -> StoreResult<Batch> {
+pub fn send(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+    notes: Option<String>,
+) -> StoreResult<Batch> {
     write_transaction(connection, |connection| {
         find_managed_batch(connection, actor, uuid)?;
         assignments::send_batch(connection, uuid, notes.as_deref(), Some(actor))
@@ -541,7 +625,7 @@ pub fn cancel(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> Stor
 
 /// Moves the deadline of a sent or expired batch to `expires_at`, which must be after `now`
 /// (managers of the call). The reminder may be sent again. An expired batch is sent again:
-/// its expired items return to pending and managers will be told again when it expires. Every
+/// its expired items return to pending and managers are notified again when it expires. Every
 /// review in progress from an accepted item of the batch gets the new deadline when it is
 /// later than its own.
 pub fn extend_deadline(
@@ -615,7 +699,12 @@ pub fn extend_deadline(
     })
 }
 
-fn reopen_expired_items(connection: &mut AnyConnection, batch: &Batch, actor: &Actor, at: DateTime<Utc>) -> StoreResult<()> {
+fn reopen_expired_items(
+    connection: &mut AnyConnection,
+    batch: &Batch,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
     let expired: Vec<DbUuid> = assignment_items::table
         .filter(assignment_items::batch_uuid.eq(DbUuid(batch.uuid)))
         .filter(assignment_items::status.eq(ItemStatus::Expired.as_str()))
@@ -653,7 +742,12 @@ fn reopen_expired_items(connection: &mut AnyConnection, batch: &Batch, actor: &A
 
 /// Gives every review in progress from an accepted item of the batch the batch's new
 /// deadline when that is later than the review's own.
-fn extend_reviews(connection: &mut AnyConnection, batch: &Batch, actor: &Actor, expires_at: DateTime<Utc>) -> StoreResult<()> {
+fn extend_reviews(
+    connection: &mut AnyConnection,
+    batch: &Batch,
+    actor: &Actor,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<()> {
     let reviews: Vec<assignments::Review> = proposal_reviews::table
         .filter(
             proposal_reviews::uuid.nullable().eq_any(
@@ -666,11 +760,19 @@ fn extend_reviews(connection: &mut AnyConnection, batch: &Batch, actor: &Actor, 
         .filter(proposal_reviews::state.eq(ReviewState::InReview.as_str()))
         .load(connection)?;
     for review in reviews {
-        let deadline = assignments::review_deadline(connection, review.proposal_uuid, Some(expires_at), review.created)?;
+        let deadline = assignments::review_deadline(
+            connection,
+            review.proposal_uuid,
+            Some(expires_at),
+            review.created,
+        )?;
         let Some(deadline) = deadline else {
             continue;
         };
-        if review.review_end_date.is_some_and(|current| current >= deadline) {
+        if review
+            .review_end_date
+            .is_some_and(|current| current >= deadline)
+        {
             continue;
         }
         diesel::update(proposal_reviews::table.find(DbUuid(review.uuid)))
@@ -696,7 +798,7 @@ fn extend_reviews(connection: &mut AnyConnection, batch: &Batch, actor: &Actor, 
     Ok(())
 }
 
-/// The reviewer profile of the actor, if it has one.
+/// Finds the actor's reviewer profile, if it has one.
 fn own_profile(connection: &mut AnyConnection, actor: &Actor) -> StoreResult<Option<Uuid>> {
     Ok(reviewer_profiles::table
         .filter(reviewer_profiles::user_uuid.eq(DbUuid(actor.user_uuid)))
@@ -715,22 +817,32 @@ fn own_batches(profile_uuid: Uuid) -> assignment_batches::BoxedQuery<'static, Mu
         .into_boxed()
 }
 
-/// The actor's batches waiting for an answer (status `sent`), most recently sent first;
+/// Lists the actor's batches waiting for a response (status `sent`), most recently sent first;
 /// empty when the actor has no reviewer profile.
-pub fn list_my_batches(connection: &mut AnyConnection, actor: &Actor) -> StoreResult<Vec<BatchView>> {
+pub fn list_my_batches(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+) -> StoreResult<Vec<BatchView>> {
     let Some(profile) = own_profile(connection, actor)? else {
         return Ok(Vec::new());
     };
     let batches = own_batches(profile)
         .filter(assignment_batches::status.eq(BatchStatus::Sent.as_str()))
-        .order((assignment_batches::sent_at.desc(), assignment_batches::uuid.asc()))
+        .order((
+            assignment_batches::sent_at.desc(),
+            assignment_batches::uuid.asc(),
+        ))
         .load::<Batch>(connection)?;
     views(connection, batches)
 }
 
-/// One of the actor's batches in a status shown to reviewers, with its items. `None` when the
+/// Finds one of the actor's batches in a status shown to reviewers, with its items. `None` when the
 /// actor has no reviewer profile; a batch that is not the actor's or not shown is not found.
-pub fn find_my_batch(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Option<BatchDetail>> {
+pub fn find_my_batch(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Option<BatchDetail>> {
     let Some(profile) = own_profile(connection, actor)? else {
         return Ok(None);
     };
@@ -763,7 +875,7 @@ pub struct ManualAssignment {
     pub override_workload_limit: bool,
 }
 
-/// What a manual assignment created.
+/// Outcome of a manual assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManualOutcome {
     pub batch_uuid: Uuid,
@@ -791,7 +903,11 @@ fn profile_user_name(connection: &mut AnyConnection, profile_uuid: Uuid) -> Stor
         .filter(reviewer_profiles::uuid.eq(DbUuid(profile_uuid)))
         .select((users::full_name, users::username))
         .first(connection)?;
-    Ok(if full_name.trim().is_empty() { username } else { full_name })
+    Ok(if full_name.trim().is_empty() {
+        username
+    } else {
+        full_name
+    })
 }
 
 /// Assigns proposals of a call to one accepted reviewer (managers of the call).
@@ -801,8 +917,8 @@ fn profile_user_name(connection: &mut AnyConnection, profile_uuid: Uuid) -> Stor
 /// the reviewer has a blocking conflict on the proposal. The reviewer's open assignments plus
 /// the new unblocked items must stay within `max_assignments` unless the request overrides
 /// the limit, which the audit log records. The items go into the pool entry's draft batch,
-/// created as a manual draft when it has none; the batch is created even when every proposal
-/// is skipped.
+/// which is created as a manual draft when the entry has none. The batch is created even
+/// when every proposal is skipped.
 pub fn create_manual_assignment(
     connection: &mut AnyConnection,
     actor: &Actor,
@@ -820,7 +936,9 @@ pub fn create_manual_assignment(
             .first::<PoolEntry>(connection)
             .optional()?
             .filter(|entry| entry.invitation_status == InvitationStatus::Accepted);
-        let Some((entry, profile_uuid)) = entry.and_then(|entry| entry.reviewer_uuid.map(|profile| (entry, profile))) else {
+        let Some((entry, profile_uuid)) =
+            entry.and_then(|entry| entry.reviewer_uuid.map(|profile| (entry, profile)))
+        else {
             return Err(DomainError::field(
                 "reviewer_pool_entry_uuid",
                 format!(
@@ -877,7 +995,9 @@ pub fn create_manual_assignment(
                 });
                 continue;
             }
-            if assignments::blocking_conflicts(connection, call_uuid, profile_uuid, *proposal_uuid)?.is_empty() {
+            if assignments::blocking_conflicts(connection, call_uuid, profile_uuid, *proposal_uuid)?
+                .is_empty()
+            {
                 new_open += 1;
             }
             to_create.push(*proposal_uuid);
@@ -915,7 +1035,9 @@ pub fn create_manual_assignment(
                     actor: Some(actor),
                     reason: &reason,
                     before: Some(json!({"open_assignments": open, "max_assignments": limit})),
-                    after: Some(json!({"open_assignments": open + new_open, "max_assignments": limit, "override_workload_limit": true})),
+                    after: Some(
+                        json!({"open_assignments": open + new_open, "max_assignments": limit, "override_workload_limit": true}),
+                    ),
                 },
             )?;
         }
@@ -979,7 +1101,7 @@ pub struct GenerateRequest {
     pub reviewers_per_proposal: Option<u32>,
 }
 
-/// What a generation run created.
+/// Outcome of a generation run.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GenerateOutcome {
     pub batches_created: usize,
@@ -1012,7 +1134,9 @@ pub fn generate_assignments(
         let needed = match request.reviewers_per_proposal {
             Some(count) => count,
             None => match configs::matching_config(connection, call_uuid)? {
-                Some(config) => u32::try_from(config.min_reviewers_per_proposal).unwrap_or(0).max(1),
+                Some(config) => u32::try_from(config.min_reviewers_per_proposal)
+                    .unwrap_or(0)
+                    .max(1),
                 None => DEFAULT_REVIEWERS_PER_PROPOSAL,
             },
         };
@@ -1021,7 +1145,10 @@ pub fn generate_assignments(
             .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
             .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
             .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
-            .order((call_reviewer_pools::invited_at.desc(), call_reviewer_pools::uuid.asc()))
+            .order((
+                call_reviewer_pools::invited_at.desc(),
+                call_reviewer_pools::uuid.asc(),
+            ))
             .load(connection)?;
         if entries.is_empty() {
             return Ok(GenerateOutcome {
@@ -1039,14 +1166,21 @@ pub fn generate_assignments(
         let mut proposal_query = proposals::table
             .inner_join(rounds::table)
             .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
-            .filter(proposals::state.eq_any([ProposalState::Submitted.as_str(), ProposalState::InReview.as_str()]))
+            .filter(proposals::state.eq_any([
+                ProposalState::Submitted.as_str(),
+                ProposalState::InReview.as_str(),
+            ]))
             .into_boxed();
         if let Some(selected) = &request.proposal_uuids {
             let keys: Vec<DbUuid> = selected.iter().copied().map(DbUuid).collect();
             proposal_query = proposal_query.filter(proposals::uuid.eq_any(keys));
         }
         let proposal_rows: Vec<(DbUuid, String)> = proposal_query
-            .order((rounds::start_time.asc(), proposals::created.asc(), proposals::uuid.asc()))
+            .order((
+                rounds::start_time.asc(),
+                proposals::created.asc(),
+                proposals::uuid.asc(),
+            ))
             .select((proposals::uuid, proposals::name))
             .load(connection)?;
 
@@ -1054,7 +1188,10 @@ pub fn generate_assignments(
         let blocked = assignments::blocked_pairs(connection, call_uuid)?;
         let existing: HashSet<(Uuid, Uuid)> = assignment_items::table
             .filter(assignment_items::call_uuid.eq(DbUuid(call_uuid)))
-            .select((assignment_items::pool_entry_uuid, assignment_items::proposal_uuid))
+            .select((
+                assignment_items::pool_entry_uuid,
+                assignment_items::proposal_uuid,
+            ))
             .load::<(DbUuid, DbUuid)>(connection)?
             .into_iter()
             .map(|(entry, proposal)| (entry.0, proposal.0))
@@ -1073,7 +1210,11 @@ pub fn generate_assignments(
 
         let mut problem = AssignmentProblem::default();
         for (uuid, name) in &proposal_rows {
-            problem.proposals.push(ProposalDemand { uuid: uuid.0, name: name.clone(), reviewers_needed: needed });
+            problem.proposals.push(ProposalDemand {
+                uuid: uuid.0,
+                name: name.clone(),
+                reviewers_needed: needed,
+            });
         }
         for entry in &entries {
             let used = open.get(&entry.uuid).copied().unwrap_or(0);
@@ -1087,8 +1228,12 @@ pub fn generate_assignments(
         }
         for (proposal_index, proposal) in problem.proposals.iter().enumerate() {
             for (reviewer_index, entry) in entries.iter().enumerate() {
-                let profile = entry.reviewer_uuid.expect("entries are filtered on having a profile");
-                if blocked.blocks(profile, proposal.uuid) || existing.contains(&(entry.uuid, proposal.uuid)) {
+                let profile = entry
+                    .reviewer_uuid
+                    .expect("entries are filtered on having a profile");
+                if blocked.blocks(profile, proposal.uuid)
+                    || existing.contains(&(entry.uuid, proposal.uuid))
+                {
                     continue;
                 }
                 let affinity = affinities.get(&(profile, proposal.uuid)).copied();
@@ -1201,7 +1346,10 @@ pub fn send_all(
                 .into_boxed();
         }
         let drafts: Vec<Batch> = query
-            .order((assignment_batches::created.asc(), assignment_batches::uuid.asc()))
+            .order((
+                assignment_batches::created.asc(),
+                assignment_batches::uuid.asc(),
+            ))
             .load(connection)?;
 
         let mut sent = 0;
@@ -1240,7 +1388,13 @@ pub fn expire_batches(connection: &mut AnyConnection, now: DateTime<Utc>) -> Sto
             expired += 1;
             audit::record(
                 connection,
-                batch_audit(&batch, "batch.expired", None, json!({"status": "sent"}), json!({"status": "expired"})),
+                batch_audit(
+                    &batch,
+                    "batch.expired",
+                    None,
+                    json!({"status": "sent"}),
+                    json!({"status": "expired"}),
+                ),
             )?;
 
             let pending: Vec<DbUuid> = assignment_items::table
@@ -1284,7 +1438,10 @@ pub fn expire_batches(connection: &mut AnyConnection, now: DateTime<Utc>) -> Sto
 /// Reminds reviewers of sent batches whose deadline is near: the deadline is still ahead but
 /// within the call's `send_reminder_before_expiry_days`. Each batch is reminded once until
 /// its deadline is extended; returns how many reminders were queued.
-pub fn send_expiry_reminders(connection: &mut AnyConnection, now: DateTime<Utc>) -> StoreResult<usize> {
+pub fn send_expiry_reminders(
+    connection: &mut AnyConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
     write_transaction(connection, |connection| {
         let candidates: Vec<Batch> = assignment_batches::table
             .filter(assignment_batches::status.eq(BatchStatus::Sent.as_str()))
@@ -1298,7 +1455,8 @@ pub fn send_expiry_reminders(connection: &mut AnyConnection, now: DateTime<Utc>)
             let window = match windows.get(&batch.call_uuid) {
                 Some(window) => *window,
                 None => {
-                    let days = configs::assignment_config(connection, batch.call_uuid)?.send_reminder_before_expiry_days;
+                    let days = configs::assignment_config(connection, batch.call_uuid)?
+                        .send_reminder_before_expiry_days;
                     let window = Duration::days(i64::from(days));
                     windows.insert(batch.call_uuid, window);
                     window
@@ -1328,7 +1486,13 @@ pub fn send_expiry_reminders(connection: &mut AnyConnection, now: DateTime<Utc>)
             reminded += 1;
             audit::record(
                 connection,
-                batch_audit(batch, "batch.reminder_sent", None, json!({"reminder_sent": false}), json!({"reminder_sent": true})),
+                batch_audit(
+                    batch,
+                    "batch.reminder_sent",
+                    None,
+                    json!({"reminder_sent": false}),
+                    json!({"reminder_sent": true}),
+                ),
             )?;
             let recipient_user = match view.reviewer_uuid {
                 Some(profile) => reviewer_profiles::table
@@ -1346,7 +1510,10 @@ pub fn send_expiry_reminders(connection: &mut AnyConnection, now: DateTime<Utc>)
                     template: "assignment_expiry_reminder",
                     recipient_email: &view.reviewer_email,
                     recipient_user_uuid: recipient_user,
-                    subject: format!("{}: your assignment invitation expires soon", view.call_name),
+                    subject: format!(
+                        "{}: your assignment invitation expires soon",
+                        view.call_name
+                    ),
                     context: json!({
                         "batch_uuid": batch.uuid.simple().to_string(),
                         "call_name": view.call_name,
@@ -1366,7 +1533,10 @@ pub fn send_expiry_reminders(connection: &mut AnyConnection, now: DateTime<Utc>)
 /// Tells the call managers (`CALL.MANAGER` on the call) about each expired batch once; a call
 /// without managers still marks its batches as notified. Returns how many batches were
 /// marked. Running it again changes nothing.
-pub fn notify_managers_of_expired_batches(connection: &mut AnyConnection, now: DateTime<Utc>) -> StoreResult<usize> {
+pub fn notify_managers_of_expired_batches(
+    connection: &mut AnyConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
     write_transaction(connection, |connection| {
         let due: Vec<Batch> = assignment_batches::table
             .filter(assignment_batches::status.eq(BatchStatus::Expired.as_str()))
@@ -1394,14 +1564,22 @@ pub fn notify_managers_of_expired_batches(connection: &mut AnyConnection, now: D
             notified += 1;
             audit::record(
                 connection,
-                batch_audit(batch, "batch.managers_notified", None, json!({"manager_notified": false}), json!({"manager_notified": true})),
+                batch_audit(
+                    batch,
+                    "batch.managers_notified",
+                    None,
+                    json!({"manager_notified": false}),
+                    json!({"manager_notified": true}),
+                ),
             )?;
 
-            if !managers.contains_key(&batch.call_uuid) {
-                let found = call_managers(connection, batch.call_uuid)?;
-                managers.insert(batch.call_uuid, found);
-            }
-            for (user_uuid, email) in &managers[&batch.call_uuid] {
+            let recipients = match managers.entry(batch.call_uuid) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(unknown) => {
+                    unknown.insert(call_managers(connection, batch.call_uuid)?)
+                }
+            };
+            for (user_uuid, email) in recipients.iter() {
                 audit::enqueue(
                     connection,
                     OutboxMessage {
@@ -1412,7 +1590,9 @@ pub fn notify_managers_of_expired_batches(connection: &mut AnyConnection, now: D
                         subject: format!(
                             "{}: an assignment batch of {} expired",
                             view.call_name,
-                            view.reviewer_name.clone().unwrap_or_else(|| view.reviewer_email.clone())
+                            view.reviewer_name
+                                .clone()
+                                .unwrap_or_else(|| view.reviewer_email.clone())
                         ),
                         context: json!({
                             "batch_uuid": batch.uuid.simple().to_string(),
@@ -1432,7 +1612,10 @@ pub fn notify_managers_of_expired_batches(connection: &mut AnyConnection, now: D
 }
 
 /// Users holding `CALL.MANAGER` on the call, with their e-mail addresses.
-fn call_managers(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+fn call_managers(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<Vec<(Uuid, String)>> {
     let holders = role_grants::table
         .filter(role_grants::call_uuid.eq(DbUuid(call_uuid)))
         .filter(role_grants::role.eq(CallRole::Manager.as_str()))
@@ -1488,10 +1671,15 @@ pub mod seed {
     }
 
     /// Sets the call's `invitation_proposal_disclosure`, creating its COI configuration row.
-    pub fn set_disclosure(connection: &mut AnyConnection, call_uuid: Uuid, level: DisclosureLevel) -> StoreResult<()> {
+    pub fn set_disclosure(
+        connection: &mut AnyConnection,
+        call_uuid: Uuid,
+        level: DisclosureLevel,
+    ) -> StoreResult<()> {
         let at = DbTime(assignments::now());
         let updated = diesel::update(
-            call_coi_configurations::table.filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))),
+            call_coi_configurations::table
+                .filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))),
         )
         .set(call_coi_configurations::invitation_proposal_disclosure.eq(level.as_str()))
         .execute(connection)?;
@@ -1510,7 +1698,11 @@ pub mod seed {
     }
 
     /// Creates the call's matching configuration with `min_reviewers_per_proposal`.
-    pub fn set_min_reviewers(connection: &mut AnyConnection, call_uuid: Uuid, count: i32) -> StoreResult<()> {
+    pub fn set_min_reviewers(
+        connection: &mut AnyConnection,
+        call_uuid: Uuid,
+        count: i32,
+    ) -> StoreResult<()> {
         let at = DbTime(assignments::now());
         diesel::insert_into(matching_configurations::table)
             .values((
@@ -1525,7 +1717,11 @@ pub mod seed {
     }
 
     /// Moves a batch's deadline to `expires_at` without any check, so a test can let it pass.
-    pub fn set_deadline(connection: &mut AnyConnection, batch_uuid: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    pub fn set_deadline(
+        connection: &mut AnyConnection,
+        batch_uuid: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         diesel::update(assignment_batches::table.find(DbUuid(batch_uuid)))
             .set(assignment_batches::expires_at.eq(Some(DbTime::from(expires_at))))
             .execute(connection)?;
@@ -1535,14 +1731,23 @@ pub mod seed {
     /// Accepts an item as its reviewer would, without the checks of the accept endpoint: creates
     /// the review and links it. Returns the review's UUID.
     pub fn accept_item(connection: &mut AnyConnection, item_uuid: Uuid) -> StoreResult<Uuid> {
-        let item = assignments::get_item(connection, item_uuid)?.ok_or_else(|| DomainError::not_found("item"))?;
-        let batch = assignments::get_batch(connection, item.batch_uuid)?.ok_or_else(|| DomainError::not_found("batch"))?;
+        let item = assignments::get_item(connection, item_uuid)?
+            .ok_or_else(|| DomainError::not_found("item"))?;
+        let batch = assignments::get_batch(connection, item.batch_uuid)?
+            .ok_or_else(|| DomainError::not_found("batch"))?;
         let user: DbUuid = call_reviewer_pools::table
             .inner_join(reviewer_profiles::table)
             .filter(call_reviewer_pools::uuid.eq(DbUuid(item.pool_entry_uuid)))
             .select(reviewer_profiles::user_uuid)
             .first(connection)?;
-        let review = assignments::create_review(connection, item.proposal_uuid, item.call_uuid, user.0, batch.expires_at, None)?;
+        let review = assignments::create_review(
+            connection,
+            item.proposal_uuid,
+            item.call_uuid,
+            user.0,
+            batch.expires_at,
+            None,
+        )?;
         diesel::update(assignment_items::table.find(DbUuid(item_uuid)))
             .set((
                 assignment_items::status.eq(ItemStatus::Accepted.as_str()),
@@ -1555,7 +1760,11 @@ pub mod seed {
     }
 
     /// Sets an item's status without any check, standing in for a reviewer's answer.
-    pub fn set_item_status(connection: &mut AnyConnection, item_uuid: Uuid, status: ItemStatus) -> StoreResult<()> {
+    pub fn set_item_status(
+        connection: &mut AnyConnection,
+        item_uuid: Uuid,
+        status: ItemStatus,
+    ) -> StoreResult<()> {
         diesel::update(assignment_items::table.find(DbUuid(item_uuid)))
             .set(assignment_items::status.eq(status.as_str()))
             .execute(connection)?;

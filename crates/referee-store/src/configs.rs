@@ -273,7 +273,10 @@ const TYPE_LIST_FIELDS: [&str; 3] = [
 /// Finds the overlaps a write introduces: a type that a changed list contains and that
 /// another list (after the write) contains too. Overlaps between two untouched lists stay
 /// allowed. Returns one `TYPE (field_a, field_b)` entry per type, sorted by type.
-pub fn introduced_overlaps(stored: &[Vec<String>; 3], changed: &[Option<Vec<String>>; 3]) -> Vec<String> {
+pub fn introduced_overlaps(
+    stored: &[Vec<String>; 3],
+    changed: &[Option<Vec<String>>; 3],
+) -> Vec<String> {
     let after: Vec<&Vec<String>> = (0..3)
         .map(|index| changed[index].as_ref().unwrap_or(&stored[index]))
         .collect();
@@ -318,7 +321,10 @@ where
     }
 }
 
-fn find_assignment_row(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<Option<AssignmentConfig>> {
+fn find_assignment_row(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<Option<AssignmentConfig>> {
     Ok(call_assignment_configurations::table
         .filter(call_assignment_configurations::call_uuid.eq(DbUuid(call_uuid)))
         .first::<AssignmentConfig>(connection)
@@ -332,7 +338,10 @@ fn find_coi_row(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<
         .optional()?)
 }
 
-fn stored_assignment_config(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<AssignmentConfig> {
+fn stored_assignment_config(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<AssignmentConfig> {
     if let Some(config) = find_assignment_row(connection, call_uuid)? {
         return Ok(config);
     }
@@ -347,7 +356,8 @@ fn stored_assignment_config(connection: &mut AnyConnection, call_uuid: Uuid) -> 
             ))
             .execute(connection)
     })?;
-    find_assignment_row(connection, call_uuid)?.ok_or_else(|| DomainError::not_found("assignment configuration").into())
+    find_assignment_row(connection, call_uuid)?
+        .ok_or_else(|| DomainError::not_found("assignment configuration").into())
 }
 
 fn stored_coi_config(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<CoiConfig> {
@@ -365,10 +375,14 @@ fn stored_coi_config(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreRe
             ))
             .execute(connection)
     })?;
-    find_coi_row(connection, call_uuid)?.ok_or_else(|| DomainError::not_found("COI configuration").into())
+    find_coi_row(connection, call_uuid)?
+        .ok_or_else(|| DomainError::not_found("COI configuration").into())
 }
 
-fn stored_matching_config(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<MatchingConfig> {
+fn stored_matching_config(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<MatchingConfig> {
     if let Some(config) = matching_config(connection, call_uuid)? {
         return Ok(config);
     }
@@ -383,11 +397,17 @@ fn stored_matching_config(connection: &mut AnyConnection, call_uuid: Uuid) -> St
             ))
             .execute(connection)
     })?;
-    matching_config(connection, call_uuid)?.ok_or_else(|| DomainError::not_found("matching configuration").into())
+    matching_config(connection, call_uuid)?
+        .ok_or_else(|| DomainError::not_found("matching configuration").into())
 }
 
 /// Loads a visible call that the actor reads (403 otherwise) or, with `manage`, manages.
-fn call_for(connection: &mut AnyConnection, actor: &Actor, call_uuid: Uuid, manage: bool) -> StoreResult<Call> {
+fn call_for(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    manage: bool,
+) -> StoreResult<Call> {
     let call = calls::find_visible_call(connection, actor, call_uuid)?;
     if manage {
         call.require_manager(actor)?;
@@ -431,7 +451,10 @@ pub fn ensure_assignment_config(
     write_transaction(connection, |connection| {
         let call = call_for(connection, actor, call_uuid, false)?;
         let config = stored_assignment_config(connection, call_uuid)?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 
@@ -449,7 +472,9 @@ pub fn update_assignment_config(
         lock_assignment_row(connection, call_uuid)?;
         let stored = stored_assignment_config(connection, call_uuid)?;
 
-        let expiration = changes.assignment_expiration_days.unwrap_or(stored.assignment_expiration_days);
+        let expiration = changes
+            .assignment_expiration_days
+            .unwrap_or(stored.assignment_expiration_days);
         let reminder = changes
             .send_reminder_before_expiry_days
             .unwrap_or(stored.send_reminder_before_expiry_days);
@@ -462,17 +487,24 @@ pub fn update_assignment_config(
             )
             .into());
         }
-        let auto_reassign = changes.auto_reassign_on_decline.unwrap_or(stored.auto_reassign_on_decline);
-        let attempts = changes.max_auto_reassign_attempts.unwrap_or(stored.max_auto_reassign_attempts);
-        diesel::update(call_assignment_configurations::table.filter(call_assignment_configurations::call_uuid.eq(DbUuid(call_uuid))))
-            .set((
-                call_assignment_configurations::auto_reassign_on_decline.eq(auto_reassign),
-                call_assignment_configurations::max_auto_reassign_attempts.eq(attempts),
-                call_assignment_configurations::assignment_expiration_days.eq(expiration),
-                call_assignment_configurations::send_reminder_before_expiry_days.eq(reminder),
-                call_assignment_configurations::modified.eq(DbTime::from(Utc::now())),
-            ))
-            .execute(connection)?;
+        let auto_reassign = changes
+            .auto_reassign_on_decline
+            .unwrap_or(stored.auto_reassign_on_decline);
+        let attempts = changes
+            .max_auto_reassign_attempts
+            .unwrap_or(stored.max_auto_reassign_attempts);
+        diesel::update(
+            call_assignment_configurations::table
+                .filter(call_assignment_configurations::call_uuid.eq(DbUuid(call_uuid))),
+        )
+        .set((
+            call_assignment_configurations::auto_reassign_on_decline.eq(auto_reassign),
+            call_assignment_configurations::max_auto_reassign_attempts.eq(attempts),
+            call_assignment_configurations::assignment_expiration_days.eq(expiration),
+            call_assignment_configurations::send_reminder_before_expiry_days.eq(reminder),
+            call_assignment_configurations::modified.eq(DbTime::from(Utc::now())),
+        ))
+        .execute(connection)?;
         record_change(
             connection,
             actor,
@@ -486,22 +518,30 @@ pub fn update_assignment_config(
             }),
         )?;
         let config = stored_assignment_config(connection, call_uuid)?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 
 /// Takes the row lock of the call's assignment configuration on PostgreSQL (a no-op update);
 /// on SQLite the write transaction already holds the database's write lock.
 fn lock_assignment_row(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<()> {
-    diesel::update(call_assignment_configurations::table.filter(call_assignment_configurations::call_uuid.eq(DbUuid(call_uuid))))
-        .set(call_assignment_configurations::modified.eq(call_assignment_configurations::modified))
-        .execute(connection)?;
+    diesel::update(
+        call_assignment_configurations::table
+            .filter(call_assignment_configurations::call_uuid.eq(DbUuid(call_uuid))),
+    )
+    .set(call_assignment_configurations::modified.eq(call_assignment_configurations::modified))
+    .execute(connection)?;
     Ok(())
 }
 
 /// Assignment configuration rows the actor may see: staff and support see all; others see
 /// those of calls they read.
-fn visible_assignment_configs(actor: &Actor) -> call_assignment_configurations::BoxedQuery<'static, MultiBackend> {
+fn visible_assignment_configs(
+    actor: &Actor,
+) -> call_assignment_configurations::BoxedQuery<'static, MultiBackend> {
     let query = call_assignment_configurations::table.into_boxed();
     if actor.reads_everything() {
         return query;
@@ -511,7 +551,11 @@ fn visible_assignment_configs(actor: &Actor) -> call_assignment_configurations::
     query.filter(
         call_assignment_configurations::call_uuid.eq_any(
             calls_table::table
-                .filter(calls_table::uuid.eq_any(call_uuids).or(calls_table::customer_uuid.eq_any(customer_uuids)))
+                .filter(
+                    calls_table::uuid
+                        .eq_any(call_uuids)
+                        .or(calls_table::customer_uuid.eq_any(customer_uuids)),
+                )
                 .select(calls_table::uuid),
         ),
     )
@@ -521,7 +565,10 @@ fn with_call_names(
     connection: &mut AnyConnection,
     configs: Vec<AssignmentConfig>,
 ) -> StoreResult<Vec<WithCall<AssignmentConfig>>> {
-    let keys: Vec<DbUuid> = configs.iter().map(|config| DbUuid(config.call_uuid)).collect();
+    let keys: Vec<DbUuid> = configs
+        .iter()
+        .map(|config| DbUuid(config.call_uuid))
+        .collect();
     let names: std::collections::HashMap<Uuid, String> = calls_table::table
         .filter(calls_table::uuid.eq_any(keys))
         .select((calls_table::uuid, calls_table::name))
@@ -544,13 +591,21 @@ pub fn list_assignment_configs(
     actor: &Actor,
     page: PageRequest,
 ) -> StoreResult<Page<WithCall<AssignmentConfig>>> {
-    let total = visible_assignment_configs(actor).count().get_result::<i64>(connection)?;
+    let total = visible_assignment_configs(actor)
+        .count()
+        .get_result::<i64>(connection)?;
     let rows = visible_assignment_configs(actor)
-        .order((call_assignment_configurations::created.desc(), call_assignment_configurations::uuid.asc()))
+        .order((
+            call_assignment_configurations::created.desc(),
+            call_assignment_configurations::uuid.asc(),
+        ))
         .offset(page.offset())
         .limit(page.page_size)
         .load::<AssignmentConfig>(connection)?;
-    Ok(Page { rows: with_call_names(connection, rows)?, total })
+    Ok(Page {
+        rows: with_call_names(connection, rows)?,
+        total,
+    })
 }
 
 /// Finds an assignment configuration row visible to the actor; others are not found.
@@ -579,13 +634,26 @@ pub fn update_assignment_config_by_uuid(
 }
 
 /// Deletes an assignment configuration (managers of its call); the call then uses the defaults.
-pub fn delete_assignment_config(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<()> {
+pub fn delete_assignment_config(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<()> {
     write_transaction(connection, |connection| {
         let found = find_visible_assignment_config(connection, actor, uuid)?;
         call_for(connection, actor, found.config.call_uuid, true)?;
-        diesel::delete(call_assignment_configurations::table.filter(call_assignment_configurations::uuid.eq(DbUuid(uuid))))
-            .execute(connection)?;
-        record_change(connection, actor, found.config.call_uuid, "assignment_configuration.deleted", json!({}))?;
+        diesel::delete(
+            call_assignment_configurations::table
+                .filter(call_assignment_configurations::uuid.eq(DbUuid(uuid))),
+        )
+        .execute(connection)?;
+        record_change(
+            connection,
+            actor,
+            found.config.call_uuid,
+            "assignment_configuration.deleted",
+            json!({}),
+        )?;
         Ok(())
     })
 }
@@ -599,7 +667,10 @@ pub fn ensure_coi_config(
     write_transaction(connection, |connection| {
         let call = call_for(connection, actor, call_uuid, false)?;
         let config = stored_coi_config(connection, call_uuid)?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 
@@ -625,9 +696,12 @@ pub fn update_coi_config(
     write_transaction(connection, |connection| {
         let call = call_for(connection, actor, call_uuid, true)?;
         stored_coi_config(connection, call_uuid)?;
-        diesel::update(call_coi_configurations::table.filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))))
-            .set(call_coi_configurations::modified.eq(call_coi_configurations::modified))
-            .execute(connection)?;
+        diesel::update(
+            call_coi_configurations::table
+                .filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))),
+        )
+        .set(call_coi_configurations::modified.eq(call_coi_configurations::modified))
+        .execute(connection)?;
         let stored = stored_coi_config(connection, call_uuid)?;
 
         let changed_lists = [
@@ -649,38 +723,51 @@ pub fn update_coi_config(
             return Err(DomainError::Validation(errors).into());
         }
         let [recusal, management, disclosure] = [0, 1, 2].map(|index| {
-            let list = changed_lists[index].clone().unwrap_or_else(|| stored_lists[index].clone());
+            let list = changed_lists[index]
+                .clone()
+                .unwrap_or_else(|| stored_lists[index].clone());
             serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
         });
 
-        diesel::update(call_coi_configurations::table.filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))))
-            .set((
-                call_coi_configurations::coauthorship_lookback_years
-                    .eq(changes.coauthorship_lookback_years.unwrap_or(stored.coauthorship_lookback_years)),
-                call_coi_configurations::coauthorship_threshold_papers
-                    .eq(changes.coauthorship_threshold_papers.unwrap_or(stored.coauthorship_threshold_papers)),
-                call_coi_configurations::institutional_lookback_years
-                    .eq(changes.institutional_lookback_years.unwrap_or(stored.institutional_lookback_years)),
-                call_coi_configurations::include_same_department
-                    .eq(changes.include_same_department.unwrap_or(stored.include_same_department)),
-                call_coi_configurations::include_same_institution
-                    .eq(changes.include_same_institution.unwrap_or(stored.include_same_institution)),
-                call_coi_configurations::recusal_required_types.eq(&recusal),
-                call_coi_configurations::management_allowed_types.eq(&management),
-                call_coi_configurations::disclosure_only_types.eq(&disclosure),
-                call_coi_configurations::auto_detect_coauthorship
-                    .eq(changes.auto_detect_coauthorship.unwrap_or(stored.auto_detect_coauthorship)),
-                call_coi_configurations::auto_detect_institutional
-                    .eq(changes.auto_detect_institutional.unwrap_or(stored.auto_detect_institutional)),
-                call_coi_configurations::auto_detect_named_personnel
-                    .eq(changes.auto_detect_named_personnel.unwrap_or(stored.auto_detect_named_personnel)),
-                call_coi_configurations::invitation_proposal_disclosure.eq(changes
-                    .invitation_proposal_disclosure
-                    .unwrap_or(stored.invitation_proposal_disclosure)
-                    .as_str()),
-                call_coi_configurations::modified.eq(DbTime::from(Utc::now())),
-            ))
-            .execute(connection)?;
+        diesel::update(
+            call_coi_configurations::table
+                .filter(call_coi_configurations::call_uuid.eq(DbUuid(call_uuid))),
+        )
+        .set((
+            call_coi_configurations::coauthorship_lookback_years.eq(changes
+                .coauthorship_lookback_years
+                .unwrap_or(stored.coauthorship_lookback_years)),
+            call_coi_configurations::coauthorship_threshold_papers.eq(changes
+                .coauthorship_threshold_papers
+                .unwrap_or(stored.coauthorship_threshold_papers)),
+            call_coi_configurations::institutional_lookback_years.eq(changes
+                .institutional_lookback_years
+                .unwrap_or(stored.institutional_lookback_years)),
+            call_coi_configurations::include_same_department.eq(changes
+                .include_same_department
+                .unwrap_or(stored.include_same_department)),
+            call_coi_configurations::include_same_institution.eq(changes
+                .include_same_institution
+                .unwrap_or(stored.include_same_institution)),
+            call_coi_configurations::recusal_required_types.eq(&recusal),
+            call_coi_configurations::management_allowed_types.eq(&management),
+            call_coi_configurations::disclosure_only_types.eq(&disclosure),
+            call_coi_configurations::auto_detect_coauthorship.eq(changes
+                .auto_detect_coauthorship
+                .unwrap_or(stored.auto_detect_coauthorship)),
+            call_coi_configurations::auto_detect_institutional.eq(changes
+                .auto_detect_institutional
+                .unwrap_or(stored.auto_detect_institutional)),
+            call_coi_configurations::auto_detect_named_personnel.eq(changes
+                .auto_detect_named_personnel
+                .unwrap_or(stored.auto_detect_named_personnel)),
+            call_coi_configurations::invitation_proposal_disclosure.eq(changes
+                .invitation_proposal_disclosure
+                .unwrap_or(stored.invitation_proposal_disclosure)
+                .as_str()),
+            call_coi_configurations::modified.eq(DbTime::from(Utc::now())),
+        ))
+        .execute(connection)?;
         let config = stored_coi_config(connection, call_uuid)?;
         record_change(
             connection,
@@ -693,7 +780,10 @@ pub fn update_coi_config(
                 "disclosure_only_types": config.type_lists()[2],
             }),
         )?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 
@@ -706,7 +796,10 @@ pub fn ensure_matching_config(
     write_transaction(connection, |connection| {
         let call = call_for(connection, actor, call_uuid, false)?;
         let config = stored_matching_config(connection, call_uuid)?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 
@@ -721,17 +814,28 @@ pub fn update_matching_config(
     write_transaction(connection, |connection| {
         let call = call_for(connection, actor, call_uuid, true)?;
         stored_matching_config(connection, call_uuid)?;
-        diesel::update(matching_configurations::table.filter(matching_configurations::call_uuid.eq(DbUuid(call_uuid))))
-            .set(matching_configurations::modified.eq(matching_configurations::modified))
-            .execute(connection)?;
+        diesel::update(
+            matching_configurations::table
+                .filter(matching_configurations::call_uuid.eq(DbUuid(call_uuid))),
+        )
+        .set(matching_configurations::modified.eq(matching_configurations::modified))
+        .execute(connection)?;
         let stored = stored_matching_config(connection, call_uuid)?;
 
         let keyword_weight = changes.keyword_weight.unwrap_or(stored.keyword_weight);
         let text_weight = changes.text_weight.unwrap_or(stored.text_weight);
-        let min_reviewers = changes.min_reviewers_per_proposal.unwrap_or(stored.min_reviewers_per_proposal);
-        let max_reviewers = changes.max_reviewers_per_proposal.unwrap_or(stored.max_reviewers_per_proposal);
-        let min_proposals = changes.min_proposals_per_reviewer.unwrap_or(stored.min_proposals_per_reviewer);
-        let max_proposals = changes.max_proposals_per_reviewer.unwrap_or(stored.max_proposals_per_reviewer);
+        let min_reviewers = changes
+            .min_reviewers_per_proposal
+            .unwrap_or(stored.min_reviewers_per_proposal);
+        let max_reviewers = changes
+            .max_reviewers_per_proposal
+            .unwrap_or(stored.max_reviewers_per_proposal);
+        let min_proposals = changes
+            .min_proposals_per_reviewer
+            .unwrap_or(stored.min_proposals_per_reviewer);
+        let max_proposals = changes
+            .max_proposals_per_reviewer
+            .unwrap_or(stored.max_proposals_per_reviewer);
 
         let mut errors = FieldErrors::new();
         if ((keyword_weight + text_weight) - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
@@ -760,24 +864,33 @@ pub fn update_matching_config(
         }
         errors.into_result()?;
 
-        diesel::update(matching_configurations::table.filter(matching_configurations::call_uuid.eq(DbUuid(call_uuid))))
-            .set((
-                matching_configurations::affinity_method
-                    .eq(changes.affinity_method.unwrap_or(stored.affinity_method).as_str()),
-                matching_configurations::keyword_weight.eq(keyword_weight),
-                matching_configurations::text_weight.eq(text_weight),
-                matching_configurations::min_reviewers_per_proposal.eq(min_reviewers),
-                matching_configurations::max_reviewers_per_proposal.eq(max_reviewers),
-                matching_configurations::min_proposals_per_reviewer.eq(min_proposals),
-                matching_configurations::max_proposals_per_reviewer.eq(max_proposals),
-                matching_configurations::algorithm.eq(changes.algorithm.unwrap_or(stored.algorithm).as_str()),
-                matching_configurations::min_affinity_threshold
-                    .eq(changes.min_affinity_threshold.unwrap_or(stored.min_affinity_threshold)),
-                matching_configurations::use_reviewer_bids.eq(changes.use_reviewer_bids.unwrap_or(stored.use_reviewer_bids)),
-                matching_configurations::bid_weight.eq(changes.bid_weight.unwrap_or(stored.bid_weight)),
-                matching_configurations::modified.eq(DbTime::from(Utc::now())),
-            ))
-            .execute(connection)?;
+        diesel::update(
+            matching_configurations::table
+                .filter(matching_configurations::call_uuid.eq(DbUuid(call_uuid))),
+        )
+        .set((
+            matching_configurations::affinity_method.eq(changes
+                .affinity_method
+                .unwrap_or(stored.affinity_method)
+                .as_str()),
+            matching_configurations::keyword_weight.eq(keyword_weight),
+            matching_configurations::text_weight.eq(text_weight),
+            matching_configurations::min_reviewers_per_proposal.eq(min_reviewers),
+            matching_configurations::max_reviewers_per_proposal.eq(max_reviewers),
+            matching_configurations::min_proposals_per_reviewer.eq(min_proposals),
+            matching_configurations::max_proposals_per_reviewer.eq(max_proposals),
+            matching_configurations::algorithm
+                .eq(changes.algorithm.unwrap_or(stored.algorithm).as_str()),
+            matching_configurations::min_affinity_threshold.eq(changes
+                .min_affinity_threshold
+                .unwrap_or(stored.min_affinity_threshold)),
+            matching_configurations::use_reviewer_bids.eq(changes
+                .use_reviewer_bids
+                .unwrap_or(stored.use_reviewer_bids)),
+            matching_configurations::bid_weight.eq(changes.bid_weight.unwrap_or(stored.bid_weight)),
+            matching_configurations::modified.eq(DbTime::from(Utc::now())),
+        ))
+        .execute(connection)?;
         record_change(
             connection,
             actor,
@@ -786,7 +899,10 @@ pub fn update_matching_config(
             json!({"keyword_weight": keyword_weight, "text_weight": text_weight}),
         )?;
         let config = stored_matching_config(connection, call_uuid)?;
-        Ok(WithCall { config, call_name: call.name })
+        Ok(WithCall {
+            config,
+            call_name: call.name,
+        })
     })
 }
 

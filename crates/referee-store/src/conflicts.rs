@@ -217,7 +217,11 @@ fn filtered(
             conflicts_of_interest::reviewer_uuid.eq_any(
                 reviewer_profiles::table
                     .inner_join(users::table)
-                    .filter(lower(users::full_name).like(contains_pattern(name)).escape('\\'))
+                    .filter(
+                        lower(users::full_name)
+                            .like(contains_pattern(name))
+                            .escape('\\'),
+                    )
                     .select(reviewer_profiles::uuid),
             ),
         );
@@ -230,8 +234,11 @@ fn filtered(
         query = query.filter(conflicts_of_interest::severity.eq(severity.as_str()));
     }
     if !filter.statuses.is_empty() {
-        let statuses: Vec<&'static str> =
-            filter.statuses.iter().map(|status| status.as_str()).collect();
+        let statuses: Vec<&'static str> = filter
+            .statuses
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
         query = query.filter(conflicts_of_interest::status.eq_any(statuses));
     }
     if !filter.detection_methods.is_empty() {
@@ -246,7 +253,9 @@ fn filtered(
 }
 
 fn names_by_uuid(rows: Vec<(DbUuid, String)>) -> HashMap<Uuid, String> {
-    rows.into_iter().map(|(uuid, name)| (uuid.0, name)).collect()
+    rows.into_iter()
+        .map(|(uuid, name)| (uuid.0, name))
+        .collect()
 }
 
 /// Loads the names of a page of conflicts with a fixed number of queries.
@@ -333,7 +342,10 @@ pub fn views(
                 round_name: proposal
                     .as_ref()
                     .and_then(|(_, round)| round_names.get(round).cloned()),
-                call_name: call_names.get(&conflict.call_uuid).cloned().unwrap_or_default(),
+                call_name: call_names
+                    .get(&conflict.call_uuid)
+                    .cloned()
+                    .unwrap_or_default(),
                 conflicting_user_name: name_of(conflict.conflicting_user_uuid),
                 conflicting_organization_name: conflict
                     .conflicting_organization_uuid
@@ -353,7 +365,9 @@ pub fn list_conflicts(
     order: &[SortKey<ConflictOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<ConflictView>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     if order.is_empty() {
@@ -434,7 +448,11 @@ fn get_conflict(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Confl
 }
 
 /// Loads a visible call and checks that the actor reads its management data.
-fn readable_call(connection: &mut AnyConnection, actor: &Actor, call_uuid: Uuid) -> StoreResult<Call> {
+fn readable_call(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+) -> StoreResult<Call> {
     let call = calls::find_visible_call(connection, actor, call_uuid)?;
     if !call.readable_by(actor) {
         return Err(DomainError::permission_denied(
@@ -536,7 +554,10 @@ pub fn create_conflict(
         {
             return Err(DomainError::field(
                 "conflicting_user",
-                format!("No user has UUID {}. Send an existing user's uuid or url.", user_uuid.simple()),
+                format!(
+                    "No user has UUID {}. Send an existing user's uuid or url.",
+                    user_uuid.simple()
+                ),
             )
             .into());
         }
@@ -555,14 +576,17 @@ pub fn create_conflict(
 
         let uuid = Uuid::now_v7();
         let at = assignments::now();
-        let severity = new.severity.unwrap_or_else(|| new.coi_type.default_severity());
+        let severity = new
+            .severity
+            .unwrap_or_else(|| new.coi_type.default_severity());
         diesel::insert_into(conflicts_of_interest::table)
             .values((
                 conflicts_of_interest::uuid.eq(DbUuid(uuid)),
                 conflicts_of_interest::call_uuid.eq(DbUuid(call.uuid)),
                 conflicts_of_interest::reviewer_uuid.eq(DbUuid(new.reviewer_uuid)),
                 conflicts_of_interest::proposal_uuid.eq(new.proposal_uuid.map(DbUuid)),
-                conflicts_of_interest::conflicting_user_uuid.eq(new.conflicting_user_uuid.map(DbUuid)),
+                conflicts_of_interest::conflicting_user_uuid
+                    .eq(new.conflicting_user_uuid.map(DbUuid)),
                 conflicts_of_interest::conflicting_organization_uuid
                     .eq(new.conflicting_organization_uuid.map(DbUuid)),
                 conflicts_of_interest::coi_type.eq(new.coi_type.as_str()),
@@ -670,8 +694,8 @@ fn conflict_call(
     }
 }
 
-/// Changes the notes and plan of a conflict; a new status in the body is applied as the
-/// matching action would apply it, with the same side effects on items and reviews.
+/// Changes the notes and plan of a conflict. A new status goes through the matching action,
+/// with the same side effects on items and reviews.
 pub fn update_conflict(
     connection: &mut AnyConnection,
     actor: &Actor,
@@ -680,7 +704,10 @@ pub fn update_conflict(
 ) -> StoreResult<ConflictView> {
     write_transaction(connection, |connection| {
         let conflict = managed_conflict(connection, actor, uuid)?;
-        let review_notes = changes.review_notes.clone().unwrap_or_else(|| conflict.review_notes.clone());
+        let review_notes = changes
+            .review_notes
+            .clone()
+            .unwrap_or_else(|| conflict.review_notes.clone());
         let management_plan = changes
             .management_plan
             .clone()
@@ -698,7 +725,14 @@ pub fn update_conflict(
                     )
                     .into());
                 }
-                decide_locked(connection, actor, &conflict, status, review_notes, management_plan)?;
+                decide_locked(
+                    connection,
+                    actor,
+                    &conflict,
+                    status,
+                    review_notes,
+                    management_plan,
+                )?;
             }
             _ => {
                 if status_needs_plan(conflict.status) && management_plan.trim().is_empty() {
@@ -749,7 +783,11 @@ pub fn decide_conflict(
     })
 }
 
-fn managed_conflict(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Conflict> {
+fn managed_conflict(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Conflict> {
     let conflict = find_visible_conflict(connection, actor, uuid)?;
     let call = calls::get_call(connection, conflict.call_uuid)?;
     call.require_manager(actor)?;
@@ -850,7 +888,9 @@ fn items_of_pair(
     if let Some(proposal_uuid) = conflict.proposal_uuid {
         query = query.filter(assignment_items::proposal_uuid.eq(DbUuid(proposal_uuid)));
     }
-    Ok(query.order(assignment_items::uuid.asc()).load::<Item>(connection)?)
+    Ok(query
+        .order(assignment_items::uuid.asc())
+        .load::<Item>(connection)?)
 }
 
 fn record_item_change(
@@ -890,7 +930,11 @@ fn block_items(
 ) -> StoreResult<BTreeSet<Uuid>> {
     let reason = format!("Conflict of interest {} recused.", conflict.uuid.simple());
     let mut batches = BTreeSet::new();
-    for item in items_of_pair(connection, conflict, &[ItemStatus::Pending, ItemStatus::Accepted])? {
+    for item in items_of_pair(
+        connection,
+        conflict,
+        &[ItemStatus::Pending, ItemStatus::Accepted],
+    )? {
         let updated = diesel::update(
             assignment_items::table
                 .filter(assignment_items::uuid.eq(DbUuid(item.uuid)))
@@ -906,7 +950,14 @@ fn block_items(
             continue;
         }
         link(connection, item.uuid, conflict.uuid)?;
-        record_item_change(connection, actor, conflict, &item, "item.coi_blocked", ItemStatus::CoiBlocked)?;
+        record_item_change(
+            connection,
+            actor,
+            conflict,
+            &item,
+            "item.coi_blocked",
+            ItemStatus::CoiBlocked,
+        )?;
         batches.insert(item.batch_uuid);
 
         if let Some(review_uuid) = item.review_uuid
@@ -928,7 +979,9 @@ fn block_items(
     if let Some(proposal_uuid) = conflict.proposal_uuid {
         reviews = reviews.filter(proposal_reviews::proposal_uuid.eq(DbUuid(proposal_uuid)));
     }
-    let in_review: Vec<Review> = reviews.order(proposal_reviews::uuid.asc()).load(connection)?;
+    let in_review: Vec<Review> = reviews
+        .order(proposal_reviews::uuid.asc())
+        .load(connection)?;
     for review in &in_review {
         crate::reviews::reject_locked(connection, review, Some(actor), &reason)?;
     }
@@ -993,7 +1046,14 @@ fn unblock_items(
                 .filter(assignment_item_conflicts::conflict_uuid.eq(DbUuid(conflict.uuid))),
         )
         .execute(connection)?;
-        record_item_change(connection, actor, conflict, &item, "item.unblocked", ItemStatus::Pending)?;
+        record_item_change(
+            connection,
+            actor,
+            conflict,
+            &item,
+            "item.unblocked",
+            ItemStatus::Pending,
+        )?;
         batches.insert(item.batch_uuid);
     }
     Ok(batches)

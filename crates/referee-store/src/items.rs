@@ -24,8 +24,8 @@ use crate::error::StoreResult;
 use crate::list::{Page, PageRequest, SortKey};
 use crate::pool::{self, PoolEntry, PoolEntryView};
 use crate::schema::{
-    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools, calls as calls_table,
-    proposals, reviewer_profiles, reviewer_proposal_affinities, users,
+    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
+    calls as calls_table, proposals, reviewer_profiles, reviewer_proposal_affinities, users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::transaction::write_transaction;
@@ -66,27 +66,39 @@ pub struct ItemFilter {
     pub min_affinity_score: Option<f64>,
 }
 
-type ItemQuery<'a> =
-    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<assignment_items::table, proposals::table>, MultiBackend>;
+type ItemQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<assignment_items::table, proposals::table>,
+    MultiBackend,
+>;
 
 /// Items the actor may see: staff and support see all; whoever manages a call (call manager,
 /// owner or manager of its organisation) sees the items of its batches; a reviewer sees their
 /// own items in batches that were sent to them (sent, responded or expired).
 fn visible(actor: &Actor) -> ItemQuery<'static> {
-    let query = assignment_items::table.inner_join(proposals::table).into_boxed();
+    let query = assignment_items::table
+        .inner_join(proposals::table)
+        .into_boxed();
     if actor.reads_everything() {
         return query;
     }
 
     let managed_calls: Vec<DbUuid> = actor.managed_call_uuids().into_iter().map(DbUuid).collect();
-    let managed_customers: Vec<DbUuid> = actor.managed_customer_uuids().into_iter().map(DbUuid).collect();
+    let managed_customers: Vec<DbUuid> = actor
+        .managed_customer_uuids()
+        .into_iter()
+        .map(DbUuid)
+        .collect();
     let calls_of_managed_customers = calls_table::table
         .filter(calls_table::customer_uuid.eq_any(managed_customers))
         .select(calls_table::uuid);
     let own_profiles = reviewer_profiles::table
         .filter(reviewer_profiles::user_uuid.eq(DbUuid(actor.user_uuid)))
         .select(reviewer_profiles::uuid.nullable());
-    let shown: Vec<&'static str> = BatchStatus::SHOWN_TO_REVIEWER.iter().map(|status| status.as_str()).collect();
+    let shown: Vec<&'static str> = BatchStatus::SHOWN_TO_REVIEWER
+        .iter()
+        .map(|status| status.as_str())
+        .collect();
     let shown_batches = assignment_batches::table
         .filter(assignment_batches::status.eq_any(shown))
         .select(assignment_batches::uuid);
@@ -118,7 +130,11 @@ fn filtered<'a>(actor: &Actor, filter: &'a ItemFilter) -> ItemQuery<'a> {
         query = query.filter(assignment_items::reviewer_uuid.eq(DbUuid(reviewer_uuid)));
     }
     if !filter.statuses.is_empty() {
-        let statuses: Vec<&'static str> = filter.statuses.iter().map(|status| status.as_str()).collect();
+        let statuses: Vec<&'static str> = filter
+            .statuses
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
         query = query.filter(assignment_items::status.eq_any(statuses));
     }
     if let Some(has_coi) = filter.has_coi {
@@ -143,7 +159,10 @@ fn with_details(
     let counts: HashMap<Uuid, i64> = assignment_item_conflicts::table
         .filter(assignment_item_conflicts::item_uuid.eq_any(item_uuids))
         .group_by(assignment_item_conflicts::item_uuid)
-        .select((assignment_item_conflicts::item_uuid, diesel::dsl::count_star()))
+        .select((
+            assignment_item_conflicts::item_uuid,
+            diesel::dsl::count_star(),
+        ))
         .load::<(DbUuid, i64)>(connection)?
         .into_iter()
         .map(|(uuid, count)| (uuid.0, count))
@@ -188,7 +207,9 @@ pub fn list_items(
     order: &[SortKey<ItemOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<ItemView>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     if order.is_empty() {
@@ -218,7 +239,11 @@ pub fn list_items(
     }
     let rows = query
         .then_order_by(assignment_items::uuid.asc())
-        .select((assignment_items::all_columns, proposals::name, proposals::slug))
+        .select((
+            assignment_items::all_columns,
+            proposals::name,
+            proposals::slug,
+        ))
         .offset(page.offset())
         .limit(page.page_size)
         .load::<(Item, String, String)>(connection)?;
@@ -230,7 +255,11 @@ pub fn list_items(
 }
 
 /// Finds an item visible to the actor; others are reported as not found.
-pub fn find_visible_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Item> {
+pub fn find_visible_item(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<Item> {
     visible(actor)
         .filter(assignment_items::uuid.eq(DbUuid(uuid)))
         .select(assignment_items::all_columns)
@@ -244,7 +273,11 @@ pub fn view_item(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Item
     let row = assignment_items::table
         .inner_join(proposals::table)
         .filter(assignment_items::uuid.eq(DbUuid(uuid)))
-        .select((assignment_items::all_columns, proposals::name, proposals::slug))
+        .select((
+            assignment_items::all_columns,
+            proposals::name,
+            proposals::slug,
+        ))
         .first::<(Item, String, String)>(connection)
         .optional()?
         .ok_or_else(|| DomainError::not_found("assignment item"))?;
@@ -253,14 +286,22 @@ pub fn view_item(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Item
 }
 
 /// Finds an item visible to the actor, with its representation.
-pub fn find_visible_item_view(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<ItemView> {
+pub fn find_visible_item_view(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<ItemView> {
     let item = find_visible_item(connection, actor, uuid)?;
     view_item(connection, item.uuid)
 }
 
 /// Finds a visible item whose call the actor manages: 404 outside visibility, 403 when the
 /// actor only reads it.
-fn managed_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<(Item, Call)> {
+fn managed_item(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<(Item, Call)> {
     let item = find_visible_item(connection, actor, uuid)?;
     let call = calls::get_call(connection, item.call_uuid)?;
     call.require_manager(actor)?;
@@ -276,7 +317,8 @@ fn get_entry(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<PoolEntr
 }
 
 fn existing_batch(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Batch> {
-    assignments::get_batch(connection, uuid)?.ok_or_else(|| DomainError::not_found("assignment batch").into())
+    assignments::get_batch(connection, uuid)?
+        .ok_or_else(|| DomainError::not_found("assignment batch").into())
 }
 
 fn uuid_text(uuid: Uuid) -> String {
@@ -284,7 +326,9 @@ fn uuid_text(uuid: Uuid) -> String {
 }
 
 fn time_text(time: Option<DateTime<Utc>>) -> serde_json::Value {
-    time.map_or(serde_json::Value::Null, |time| json!(crate::sql_types::sqlite_time_text(time)))
+    time.map_or(serde_json::Value::Null, |time| {
+        json!(crate::sql_types::sqlite_time_text(time))
+    })
 }
 
 /// Records a status change of an item.
@@ -385,7 +429,9 @@ fn reviewer_label(connection: &mut AnyConnection, entry: &PoolEntry) -> StoreRes
         .select(users::full_name)
         .first(connection)
         .optional()?;
-    Ok(name.filter(|name| !name.is_empty()).unwrap_or_else(|| entry.invited_email.clone()))
+    Ok(name
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| entry.invited_email.clone()))
 }
 
 /// Applies the workload limit to one new unblocked item for `entry`: refused when the
@@ -429,16 +475,26 @@ fn check_workload(
             action: "pool_entry.workload_limit_overridden",
             actor: Some(actor),
             reason: &reason,
-            before: Some(json!({"open_assignments": open, "max_assignments": entry.max_assignments})),
-            after: Some(json!({"open_assignments": open + 1, "max_assignments": entry.max_assignments})),
+            before: Some(
+                json!({"open_assignments": open, "max_assignments": entry.max_assignments}),
+            ),
+            after: Some(
+                json!({"open_assignments": open + 1, "max_assignments": entry.max_assignments}),
+            ),
         },
     )
 }
 
 /// The blocking conflicts between the entry's reviewer and a proposal (none without a profile).
-fn conflicts_for(connection: &mut AnyConnection, entry: &PoolEntry, proposal_uuid: Uuid) -> StoreResult<Vec<Uuid>> {
+fn conflicts_for(
+    connection: &mut AnyConnection,
+    entry: &PoolEntry,
+    proposal_uuid: Uuid,
+) -> StoreResult<Vec<Uuid>> {
     match entry.reviewer_uuid {
-        Some(reviewer) => assignments::blocking_conflicts(connection, entry.call_uuid, reviewer, proposal_uuid),
+        Some(reviewer) => {
+            assignments::blocking_conflicts(connection, entry.call_uuid, reviewer, proposal_uuid)
+        }
         None => Ok(Vec::new()),
     }
 }
@@ -454,7 +510,11 @@ pub struct NewItemRequest {
 /// Adds one proposal to a draft batch, as manual assignment does: the item is COI-blocked
 /// when the reviewer has a blocking conflict on the proposal, and an unblocked item must fit
 /// the reviewer's workload limit unless the manager overrides it.
-pub fn create_item(connection: &mut AnyConnection, actor: &Actor, request: &NewItemRequest) -> StoreResult<ItemView> {
+pub fn create_item(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    request: &NewItemRequest,
+) -> StoreResult<ItemView> {
     write_transaction(connection, |connection| {
         let batch_uuid = request.batch_uuid;
         let proposal_uuid = request.proposal_uuid;
@@ -517,10 +577,9 @@ pub fn create_item(connection: &mut AnyConnection, actor: &Actor, request: &NewI
             )
             .into());
         }
-        if let Some((other, status)) = same_entry
-            .iter()
-            .find(|(_, status)| status == ItemStatus::Pending.as_str() || status == ItemStatus::Accepted.as_str())
-        {
+        if let Some((other, status)) = same_entry.iter().find(|(_, status)| {
+            status == ItemStatus::Pending.as_str() || status == ItemStatus::Accepted.as_str()
+        }) {
             return Err(DomainError::field(
                 "proposal",
                 format!(
@@ -553,7 +612,12 @@ pub fn create_item(connection: &mut AnyConnection, actor: &Actor, request: &NewI
 
 /// Whether the actor sees a batch: as items are seen, by staff, support and the call's
 /// managers, and by its reviewer once it was sent.
-fn batch_visible(connection: &mut AnyConnection, actor: &Actor, batch: &Batch, call: &Call) -> StoreResult<bool> {
+fn batch_visible(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    batch: &Batch,
+    call: &Call,
+) -> StoreResult<bool> {
     if actor.reads_everything() || call.managed_by(actor) {
         return Ok(true);
     }
@@ -601,7 +665,10 @@ fn answerable(
 
     let at = now();
     if batch.is_expired_at(at) {
-        let deadline = batch.expires_at.map(|time| time.to_rfc3339()).unwrap_or_default();
+        let deadline = batch
+            .expires_at
+            .map(|time| time.to_rfc3339())
+            .unwrap_or_default();
         return Err(DomainError::invalid_state(
             "assignment_expired",
             format!(
@@ -620,7 +687,10 @@ fn answerable(
 fn not_pending(verb: &str, status: ItemStatus) -> crate::error::StoreError {
     DomainError::invalid_state(
         "item_not_pending",
-        format!("Can only {verb} pending assignments; this assignment is {}.", status.as_str()),
+        format!(
+            "Can only {verb} pending assignments; this assignment is {}.",
+            status.as_str()
+        ),
     )
     .into()
 }
@@ -700,7 +770,12 @@ pub struct Declined {
 /// Declines an item as its reviewer, settles the batch status, and, when the call's
 /// assignment configuration asks for it, reassigns the proposal to the best alternative
 /// reviewer who has capacity.
-pub fn decline_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid, reason: &str) -> StoreResult<Declined> {
+pub fn decline_item(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+    reason: &str,
+) -> StoreResult<Declined> {
     write_transaction(connection, |connection| {
         let (item, _batch, _entry) = answerable(connection, actor, uuid, "decline")?;
         let at = now();
@@ -719,10 +794,18 @@ pub fn decline_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid, r
         if claimed != 1 {
             return Err(not_pending("decline", ItemStatus::Declined));
         }
-        record_item_change(connection, &item, "item.declined", Some(actor), reason, json!({"status": "declined"}))?;
+        record_item_change(
+            connection,
+            &item,
+            "item.declined",
+            Some(actor),
+            reason,
+            json!({"status": "declined"}),
+        )?;
         assignments::refresh_batch_status(connection, item.batch_uuid, Some(actor))?;
 
-        let declined = assignments::get_item(connection, uuid)?.ok_or_else(|| DomainError::not_found("assignment item"))?;
+        let declined = assignments::get_item(connection, uuid)?
+            .ok_or_else(|| DomainError::not_found("assignment item"))?;
         let reassigned_to = auto_reassign(connection, actor, &declined)?;
         Ok(Declined { reassigned_to })
     })
@@ -731,7 +814,11 @@ pub fn decline_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid, r
 /// Reassigns a just-declined item when the call's `auto_reassign_on_decline` is on and the
 /// proposal slot has attempts left; otherwise, or when no reviewer with capacity is left, it
 /// records why nothing was reassigned.
-fn auto_reassign(connection: &mut AnyConnection, actor: &Actor, item: &Item) -> StoreResult<Option<Item>> {
+fn auto_reassign(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    item: &Item,
+) -> StoreResult<Option<Item>> {
     let config = crate::configs::assignment_config(connection, item.call_uuid)?;
     if !config.auto_reassign_on_decline {
         return Ok(None);
@@ -747,7 +834,9 @@ fn auto_reassign(connection: &mut AnyConnection, actor: &Actor, item: &Item) -> 
     };
     let candidate = match skip_reason {
         Some(_) => None,
-        None => rank_candidates(connection, item)?.into_iter().find(|candidate| candidate.has_capacity),
+        None => rank_candidates(connection, item)?
+            .into_iter()
+            .find(|candidate| candidate.has_capacity),
     };
     let Some(candidate) = candidate else {
         let reason = skip_reason.unwrap_or_else(|| {
@@ -796,7 +885,10 @@ fn move_item(
     let claimed = diesel::update(
         assignment_items::table
             .filter(assignment_items::uuid.eq(DbUuid(item.uuid)))
-            .filter(assignment_items::status.eq_any([ItemStatus::Declined.as_str(), ItemStatus::Expired.as_str()])),
+            .filter(
+                assignment_items::status
+                    .eq_any([ItemStatus::Declined.as_str(), ItemStatus::Expired.as_str()]),
+            ),
     )
     .set((
         assignment_items::status.eq(ItemStatus::Reassigned.as_str()),
@@ -816,7 +908,9 @@ fn move_item(
         notes,
     )?;
     let affinity_score = match entry.reviewer_uuid {
-        Some(reviewer) => cached_affinities(connection, item.call_uuid, item.proposal_uuid)?.remove(&reviewer),
+        Some(reviewer) => {
+            cached_affinities(connection, item.call_uuid, item.proposal_uuid)?.remove(&reviewer)
+        }
         None => None,
     };
     let new_item = assignments::insert_item(
@@ -855,7 +949,10 @@ fn move_item(
 fn not_reassignable(status: ItemStatus) -> crate::error::StoreError {
     DomainError::invalid_state(
         "item_not_reassignable",
-        format!("Only declined or expired items can be reassigned; this item is {}.", status.as_str()),
+        format!(
+            "Only declined or expired items can be reassigned; this item is {}.",
+            status.as_str()
+        ),
     )
     .into()
 }
@@ -869,7 +966,10 @@ fn cached_affinities(
     Ok(reviewer_proposal_affinities::table
         .filter(reviewer_proposal_affinities::call_uuid.eq(DbUuid(call_uuid)))
         .filter(reviewer_proposal_affinities::proposal_uuid.eq(DbUuid(proposal_uuid)))
-        .select((reviewer_proposal_affinities::reviewer_uuid, reviewer_proposal_affinities::affinity_score))
+        .select((
+            reviewer_proposal_affinities::reviewer_uuid,
+            reviewer_proposal_affinities::affinity_score,
+        ))
         .load::<(DbUuid, f64)>(connection)?
         .into_iter()
         .map(|(reviewer, score)| (reviewer.0, score))
@@ -902,7 +1002,10 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
         .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
         .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
         .filter(not(call_reviewer_pools::uuid.eq_any(offered)))
-        .order((call_reviewer_pools::invited_at.desc(), call_reviewer_pools::uuid.asc()))
+        .order((
+            call_reviewer_pools::invited_at.desc(),
+            call_reviewer_pools::uuid.asc(),
+        ))
         .load(connection)?;
 
     let blocked = assignments::blocked_pairs(connection, item.call_uuid)?;
@@ -919,7 +1022,10 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
     let mut candidates: Vec<Suggestion> = pool::views(connection, entries)?
         .into_iter()
         .map(|view| Suggestion {
-            affinity_score: view.entry.reviewer_uuid.and_then(|reviewer| affinities.get(&reviewer).copied()),
+            affinity_score: view
+                .entry
+                .reviewer_uuid
+                .and_then(|reviewer| affinities.get(&reviewer).copied()),
             has_capacity: view.current_assignments < i64::from(view.entry.max_assignments),
             rank: 0,
             entry: view,
@@ -942,7 +1048,11 @@ fn compare_candidates(left: &Suggestion, right: &Suggestion) -> Ordering {
             let right_score = right.affinity_score.unwrap_or(0.0);
             right_score.total_cmp(&left_score)
         })
-        .then_with(|| left.entry.current_assignments.cmp(&right.entry.current_assignments))
+        .then_with(|| {
+            left.entry
+                .current_assignments
+                .cmp(&right.entry.current_assignments)
+        })
 }
 
 /// Suggests up to `limit` reviewers for a declined item, best first (see [`rank_candidates`]).
@@ -1042,7 +1152,8 @@ pub fn reassign_item(
         if conflicts_for(connection, &entry, item.proposal_uuid)?.is_empty() {
             check_workload(connection, actor, &entry, request.override_workload_limit)?;
         }
-        let (new_item, batch) = move_item(connection, actor, &item, &entry, &request.manager_notes, "")?;
+        let (new_item, batch) =
+            move_item(connection, actor, &item, &entry, &request.manager_notes, "")?;
         Ok(Reassigned {
             new_item,
             new_batch_uuid: batch.uuid,
@@ -1064,7 +1175,10 @@ pub fn force_unblock(
         if item.status != ItemStatus::CoiBlocked {
             return Err(DomainError::invalid_state(
                 "item_not_blocked",
-                format!("Only COI-blocked items can be force-unblocked; this item is {}.", item.status.as_str()),
+                format!(
+                    "Only COI-blocked items can be force-unblocked; this item is {}.",
+                    item.status.as_str()
+                ),
             )
             .into());
         }
@@ -1192,7 +1306,11 @@ pub mod test_support {
     }
 
     /// Sets an item's status without any check, as the batch expiry task does.
-    pub fn set_item_status(connection: &mut AnyConnection, item_uuid: Uuid, status: ItemStatus) -> StoreResult<()> {
+    pub fn set_item_status(
+        connection: &mut AnyConnection,
+        item_uuid: Uuid,
+        status: ItemStatus,
+    ) -> StoreResult<()> {
         diesel::update(assignment_items::table.find(DbUuid(item_uuid)))
             .set(assignment_items::status.eq(status.as_str()))
             .execute(connection)?;
@@ -1208,7 +1326,10 @@ pub mod test_support {
     }
 
     /// Lists the audit actions recorded for an object, oldest first, with their reasons.
-    pub fn audit_actions(connection: &mut AnyConnection, object_uuid: Uuid) -> StoreResult<Vec<(String, String)>> {
+    pub fn audit_actions(
+        connection: &mut AnyConnection,
+        object_uuid: Uuid,
+    ) -> StoreResult<Vec<(String, String)>> {
         use crate::schema::audit_events;
         Ok(audit_events::table
             .filter(audit_events::object_uuid.eq(DbUuid(object_uuid)))

@@ -133,7 +133,11 @@ fn filtered(
         query = query.filter(
             proposal_reviews::proposal_uuid.eq_any(
                 proposals::table
-                    .filter(lower(proposals::name).like(contains_pattern(name)).escape('\\'))
+                    .filter(
+                        lower(proposals::name)
+                            .like(contains_pattern(name))
+                            .escape('\\'),
+                    )
                     .select(proposals::uuid),
             ),
         );
@@ -146,10 +150,18 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
     if reviews.is_empty() {
         return Ok(Vec::new());
     }
-    let proposal_keys: Vec<DbUuid> = reviews.iter().map(|review| DbUuid(review.proposal_uuid)).collect();
+    let proposal_keys: Vec<DbUuid> = reviews
+        .iter()
+        .map(|review| DbUuid(review.proposal_uuid))
+        .collect();
     let proposal_rows: Vec<(DbUuid, String, String, DbUuid)> = proposals::table
         .filter(proposals::uuid.eq_any(&proposal_keys))
-        .select((proposals::uuid, proposals::name, proposals::slug, proposals::round_uuid))
+        .select((
+            proposals::uuid,
+            proposals::name,
+            proposals::slug,
+            proposals::round_uuid,
+        ))
         .load(connection)?;
     let round_keys: Vec<DbUuid> = proposal_rows.iter().map(|row| row.3).collect();
     let round_rows: HashMap<Uuid, Round> = rounds::table
@@ -163,7 +175,10 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
         .map(|(uuid, name, slug, round)| (uuid.0, (name, slug, round.0)))
         .collect();
 
-    let call_keys: Vec<DbUuid> = reviews.iter().map(|review| DbUuid(review.call_uuid)).collect();
+    let call_keys: Vec<DbUuid> = reviews
+        .iter()
+        .map(|review| DbUuid(review.call_uuid))
+        .collect();
     let call_names: HashMap<Uuid, String> = calls_table::table
         .filter(calls_table::uuid.eq_any(call_keys))
         .select((calls_table::uuid, calls_table::name))
@@ -172,7 +187,10 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
         .map(|(uuid, name)| (uuid.0, name))
         .collect();
 
-    let user_keys: Vec<DbUuid> = reviews.iter().map(|review| DbUuid(review.reviewer_user_uuid)).collect();
+    let user_keys: Vec<DbUuid> = reviews
+        .iter()
+        .map(|review| DbUuid(review.reviewer_user_uuid))
+        .collect();
     let user_names: HashMap<Uuid, String> = users::table
         .filter(users::uuid.eq_any(user_keys))
         .select((users::uuid, users::full_name))
@@ -195,7 +213,10 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
             proposal_name,
             proposal_slug,
             round,
-            call_name: call_names.get(&review.call_uuid).cloned().unwrap_or_default(),
+            call_name: call_names
+                .get(&review.call_uuid)
+                .cloned()
+                .unwrap_or_default(),
             reviewer_full_name: user_names
                 .get(&review.reviewer_user_uuid)
                 .cloned()
@@ -214,7 +235,9 @@ pub fn list_reviews(
     order: &[SortKey<ReviewOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<ReviewView>> {
-    let total = filtered(actor, filter).count().get_result::<i64>(connection)?;
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
 
     let mut query = filtered(actor, filter);
     if order.is_empty() {
@@ -316,7 +339,8 @@ pub fn update_review(
                 .filter(proposal_reviews::state.eq(ReviewState::InReview.as_str())),
         )
         .set((
-            proposal_reviews::summary_score.eq(changes.summary_score.unwrap_or(review.summary_score)),
+            proposal_reviews::summary_score
+                .eq(changes.summary_score.unwrap_or(review.summary_score)),
             proposal_reviews::summary_public_comment.eq(changes
                 .summary_public_comment
                 .as_ref()
@@ -325,10 +349,14 @@ pub fn update_review(
                 .summary_private_comment
                 .as_ref()
                 .unwrap_or(&review.summary_private_comment)),
-            proposal_reviews::comment_project_title
-                .eq(pick(&changes.comment_project_title, &review.comment_project_title)),
-            proposal_reviews::comment_project_summary
-                .eq(pick(&changes.comment_project_summary, &review.comment_project_summary)),
+            proposal_reviews::comment_project_title.eq(pick(
+                &changes.comment_project_title,
+                &review.comment_project_title,
+            )),
+            proposal_reviews::comment_project_summary.eq(pick(
+                &changes.comment_project_summary,
+                &review.comment_project_summary,
+            )),
             proposal_reviews::comment_project_description.eq(pick(
                 &changes.comment_project_description,
                 &review.comment_project_description,
@@ -337,8 +365,10 @@ pub fn update_review(
                 &changes.comment_project_supporting_documentation,
                 &review.comment_project_supporting_documentation,
             )),
-            proposal_reviews::comment_resource_requests
-                .eq(pick(&changes.comment_resource_requests, &review.comment_resource_requests)),
+            proposal_reviews::comment_resource_requests.eq(pick(
+                &changes.comment_resource_requests,
+                &review.comment_resource_requests,
+            )),
             proposal_reviews::comment_team.eq(pick(&changes.comment_team, &review.comment_team)),
             proposal_reviews::modified.eq(DbTime::from(Utc::now())),
         ))
@@ -361,10 +391,9 @@ pub fn submit_review(
     write_transaction(connection, |connection| {
         let review = find_visible_review(connection, actor, uuid)?;
         if review.reviewer_user_uuid != actor.user_uuid {
-            return Err(DomainError::permission_denied(
-                "Only the reviewer can submit a review.",
-            )
-            .into());
+            return Err(
+                DomainError::permission_denied("Only the reviewer can submit a review.").into(),
+            );
         }
         require_in_review(&review, "submitted")?;
 

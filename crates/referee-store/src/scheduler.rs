@@ -29,7 +29,11 @@ pub struct TickReport {
 
 impl TickReport {
     pub fn changed_anything(&self) -> bool {
-        self.invitations_expired + self.batches_expired + self.reminders_sent + self.managers_notified + self.reviews_expired
+        self.invitations_expired
+            + self.batches_expired
+            + self.reminders_sent
+            + self.managers_notified
+            + self.reviews_expired
             > 0
     }
 }
@@ -60,7 +64,10 @@ pub fn run_tick(connection: &mut AnyConnection, now: DateTime<Utc>) -> StoreResu
                 .get_result::<Locked>(connection)?;
             if !lock.locked {
                 tracing::debug!("another server runs this scheduler tick");
-                return Ok(TickReport { skipped: true, ..TickReport::default() });
+                return Ok(TickReport {
+                    skipped: true,
+                    ..TickReport::default()
+                });
             }
             run_jobs(connection, now)
         }),

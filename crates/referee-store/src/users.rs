@@ -251,7 +251,8 @@ pub fn update_user(
 /// Creates a new API token for the user and returns it, revoking the user's earlier tokens
 /// (one token per user); only its digest is stored.
 pub fn issue_token(connection: &mut AnyConnection, user_uuid: Uuid) -> StoreResult<String> {
-    diesel::delete(api_tokens::table.filter(api_tokens::user_uuid.eq(DbUuid(user_uuid)))).execute(connection)?;
+    diesel::delete(api_tokens::table.filter(api_tokens::user_uuid.eq(DbUuid(user_uuid))))
+        .execute(connection)?;
     let mut bytes = [0_u8; TOKEN_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);

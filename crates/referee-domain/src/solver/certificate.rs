@@ -40,7 +40,9 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
     };
     let proposal_count = problem.proposals.len();
     let reviewer_count = problem.reviewers.len();
-    if certificate.proposal_potentials.len() != proposal_count || certificate.reviewer_potentials.len() != reviewer_count {
+    if certificate.proposal_potentials.len() != proposal_count
+        || certificate.reviewer_potentials.len() != reviewer_count
+    {
         return false;
     }
 
@@ -48,14 +50,22 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
         .usable
         .iter()
         .zip(&prepared.scaled)
-        .map(|(usable, scaled)| *usable && certificate.min_affinity.is_none_or(|threshold| *scaled >= threshold))
+        .map(|(usable, scaled)| {
+            *usable
+                && certificate
+                    .min_affinity
+                    .is_none_or(|threshold| *scaled >= threshold)
+        })
         .collect();
 
     let chosen = &solved.solution.chosen;
     if chosen.windows(2).any(|pair| pair[0] >= pair[1]) {
         return false;
     }
-    if chosen.iter().any(|index| *index >= usable.len() || !usable[*index]) {
+    if chosen
+        .iter()
+        .any(|index| *index >= usable.len() || !usable[*index])
+    {
         return false;
     }
     let mut is_chosen = vec![false; usable.len()];
@@ -74,7 +84,11 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
 
     let enforce_min_loads = certificate.algorithm != Algorithm::Hungarian;
     let min_load = |index: usize| {
-        if enforce_min_loads { i64::from(problem.reviewers[index].min_proposals) } else { 0 }
+        if enforce_min_loads {
+            i64::from(problem.reviewers[index].min_proposals)
+        } else {
+            0
+        }
     };
     for (index, reviewer) in problem.reviewers.iter().enumerate() {
         if load[index] < min_load(index) || load[index] > i64::from(reviewer.max_proposals) {
@@ -90,7 +104,11 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
     if certificate.cost_offset < highest {
         return false;
     }
-    let total_demand: i64 = problem.proposals.iter().map(|proposal| i64::from(proposal.reviewers_needed)).sum();
+    let total_demand: i64 = problem
+        .proposals
+        .iter()
+        .map(|proposal| i64::from(proposal.reviewers_needed))
+        .sum();
     let filled: i64 = assigned.iter().sum();
     if certificate.allow_unfilled {
         // The penalty must outweigh any total cost difference for coverage to come first.
@@ -111,7 +129,8 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
             continue;
         }
         let cost = certificate.cost_offset - prepared.scaled[index];
-        let reduced = cost + proposal_price(candidate.proposal) - reviewer_price(candidate.reviewer);
+        let reduced =
+            cost + proposal_price(candidate.proposal) - reviewer_price(candidate.reviewer);
         if !arc_is_optimal(reduced, i64::from(is_chosen[index]), 1) {
             return false;
         }
@@ -126,7 +145,11 @@ pub fn certificate_holds(problem: &AssignmentProblem, solved: &Solved) -> bool {
     if certificate.allow_unfilled {
         for (index, proposal) in problem.proposals.iter().enumerate() {
             let reduced = source_price - proposal_price(index);
-            if !arc_is_optimal(reduced, assigned[index], i64::from(proposal.reviewers_needed)) {
+            if !arc_is_optimal(
+                reduced,
+                assigned[index],
+                i64::from(proposal.reviewers_needed),
+            ) {
                 return false;
             }
         }
@@ -146,7 +169,12 @@ fn arc_is_optimal(reduced_cost: i64, flow: i64, capacity: i64) -> bool {
     forward_ok && backward_ok
 }
 
-fn unfilled_list_matches(problem: &AssignmentProblem, solved: &Solved, assigned: &[i64], allow_unfilled: bool) -> bool {
+fn unfilled_list_matches(
+    problem: &AssignmentProblem,
+    solved: &Solved,
+    assigned: &[i64],
+    allow_unfilled: bool,
+) -> bool {
     let short: Vec<(usize, i64, i64)> = problem
         .proposals
         .iter()
@@ -164,7 +192,13 @@ fn unfilled_list_matches(problem: &AssignmentProblem, solved: &Solved, assigned:
         .solution
         .unfilled
         .iter()
-        .map(|unfilled| (unfilled.proposal, i64::from(unfilled.assigned), i64::from(unfilled.needed)))
+        .map(|unfilled| {
+            (
+                unfilled.proposal,
+                i64::from(unfilled.assigned),
+                i64::from(unfilled.needed),
+            )
+        })
         .collect();
     reported == short
 }

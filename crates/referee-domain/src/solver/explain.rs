@@ -72,16 +72,26 @@ impl Infeasibility {
 }
 
 fn proposal_names(problem: &AssignmentProblem, indices: &[usize]) -> String {
-    join_names(indices.iter().map(|index| problem.proposals[*index].name.as_str()))
+    join_names(
+        indices
+            .iter()
+            .map(|index| problem.proposals[*index].name.as_str()),
+    )
 }
 
 fn reviewer_names(problem: &AssignmentProblem, indices: &[usize]) -> String {
-    join_names(indices.iter().map(|index| problem.reviewers[*index].name.as_str()))
+    join_names(
+        indices
+            .iter()
+            .map(|index| problem.reviewers[*index].name.as_str()),
+    )
 }
 
 /// Joins names as "A", "A and B" or "A, B and C"; empty names become "(unnamed)".
 fn join_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.map(|name| if name.is_empty() { "(unnamed)" } else { name }).collect();
+    let names: Vec<&str> = names
+        .map(|name| if name.is_empty() { "(unnamed)" } else { name })
+        .collect();
     match names.as_slice() {
         [] => "(none)".to_owned(),
         [only] => (*only).to_owned(),
@@ -92,13 +102,21 @@ fn join_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
 /// Returns the explanation for reviewers whose `min_proposals` exceeds `max_proposals`, if any.
 pub(crate) fn explain_inverted_bounds(problem: &AssignmentProblem) -> Option<Infeasibility> {
     let reviewers: Vec<usize> = (0..problem.reviewers.len())
-        .filter(|index| problem.reviewers[*index].min_proposals > problem.reviewers[*index].max_proposals)
+        .filter(|index| {
+            problem.reviewers[*index].min_proposals > problem.reviewers[*index].max_proposals
+        })
         .collect();
     if reviewers.is_empty() {
         return None;
     }
-    let demand: u64 = reviewers.iter().map(|index| u64::from(problem.reviewers[*index].min_proposals)).sum();
-    let capacity: u64 = reviewers.iter().map(|index| u64::from(problem.reviewers[*index].max_proposals)).sum();
+    let demand: u64 = reviewers
+        .iter()
+        .map(|index| u64::from(problem.reviewers[*index].min_proposals))
+        .sum();
+    let capacity: u64 = reviewers
+        .iter()
+        .map(|index| u64::from(problem.reviewers[*index].max_proposals))
+        .sum();
     let names = reviewer_names(problem, &reviewers);
     Some(Infeasibility {
         kind: InfeasibilityKind::ReviewerMinimum,
@@ -116,7 +134,10 @@ pub(crate) fn explain_inverted_bounds(problem: &AssignmentProblem) -> Option<Inf
 
 /// Returns the demand explanation when proposals cannot all get `reviewers_needed` reviewers
 /// within the reviewers' `max_proposals`, ignoring minimum loads.
-pub(crate) fn explain_demand(problem: &AssignmentProblem, usable: &[bool]) -> Option<Infeasibility> {
+pub(crate) fn explain_demand(
+    problem: &AssignmentProblem,
+    usable: &[bool],
+) -> Option<Infeasibility> {
     let proposal_count = problem.proposals.len();
     let reviewer_count = problem.reviewers.len();
     let source = proposal_count + reviewer_count;
@@ -129,11 +150,21 @@ pub(crate) fn explain_demand(problem: &AssignmentProblem, usable: &[bool]) -> Op
     }
     for (index, candidate) in problem.candidates.iter().enumerate() {
         if usable[index] {
-            network.add_arc(candidate.proposal, proposal_count + candidate.reviewer, 1, 0);
+            network.add_arc(
+                candidate.proposal,
+                proposal_count + candidate.reviewer,
+                1,
+                0,
+            );
         }
     }
     for (index, reviewer) in problem.reviewers.iter().enumerate() {
-        network.add_arc(proposal_count + index, sink, i64::from(reviewer.max_proposals), 0);
+        network.add_arc(
+            proposal_count + index,
+            sink,
+            i64::from(reviewer.max_proposals),
+            0,
+        );
     }
     network.finish();
 
@@ -142,20 +173,30 @@ pub(crate) fn explain_demand(problem: &AssignmentProblem, usable: &[bool]) -> Op
         return None;
     }
     let reached = network.reachable_from(source);
-    let proposals: Vec<usize> = (0..proposal_count).filter(|index| reached[*index]).collect();
+    let proposals: Vec<usize> = (0..proposal_count)
+        .filter(|index| reached[*index])
+        .collect();
     let reviewers = neighbours(problem, usable, |candidate| {
         reached[candidate.proposal].then_some(candidate.reviewer)
     });
 
-    let demand: u64 = proposals.iter().map(|index| u64::from(problem.proposals[*index].reviewers_needed)).sum();
-    let capacity: u64 = reviewers.iter().map(|index| u64::from(problem.reviewers[*index].max_proposals)).sum();
+    let demand: u64 = proposals
+        .iter()
+        .map(|index| u64::from(problem.proposals[*index].reviewers_needed))
+        .sum();
+    let capacity: u64 = reviewers
+        .iter()
+        .map(|index| u64::from(problem.reviewers[*index].max_proposals))
+        .sum();
     let shortfall = (total_demand - routed) as u64;
     let attainable = demand - shortfall;
     let proposal_list = proposal_names(problem, &proposals);
     let reviewer_list = reviewer_names(problem, &reviewers);
 
     let message = if reviewers.is_empty() {
-        format!("Proposals {proposal_list} need {demand} reviewer assignments but have no candidate reviewers.")
+        format!(
+            "Proposals {proposal_list} need {demand} reviewer assignments but have no candidate reviewers."
+        )
     } else {
         format!(
             "Proposals {proposal_list} need {demand} reviewer assignments, but their candidate reviewers \
@@ -186,7 +227,10 @@ pub(crate) fn explain_demand(problem: &AssignmentProblem, usable: &[bool]) -> Op
 
 /// Returns the minimum-load explanation when reviewers cannot all get `min_proposals`
 /// proposals, with each proposal taking at most `reviewers_needed` reviewers.
-pub(crate) fn explain_min_loads(problem: &AssignmentProblem, usable: &[bool]) -> Option<Infeasibility> {
+pub(crate) fn explain_min_loads(
+    problem: &AssignmentProblem,
+    usable: &[bool],
+) -> Option<Infeasibility> {
     let proposal_count = problem.proposals.len();
     let reviewer_count = problem.reviewers.len();
     let source = proposal_count + reviewer_count;
@@ -194,12 +238,22 @@ pub(crate) fn explain_min_loads(problem: &AssignmentProblem, usable: &[bool]) ->
     let mut network = FlowNetwork::new(sink + 1);
     let mut total_minimum = 0;
     for (index, reviewer) in problem.reviewers.iter().enumerate() {
-        network.add_arc(source, proposal_count + index, i64::from(reviewer.min_proposals), 0);
+        network.add_arc(
+            source,
+            proposal_count + index,
+            i64::from(reviewer.min_proposals),
+            0,
+        );
         total_minimum += i64::from(reviewer.min_proposals);
     }
     for (index, candidate) in problem.candidates.iter().enumerate() {
         if usable[index] {
-            network.add_arc(proposal_count + candidate.reviewer, candidate.proposal, 1, 0);
+            network.add_arc(
+                proposal_count + candidate.reviewer,
+                candidate.proposal,
+                1,
+                0,
+            );
         }
     }
     for (index, proposal) in problem.proposals.iter().enumerate() {
@@ -212,20 +266,30 @@ pub(crate) fn explain_min_loads(problem: &AssignmentProblem, usable: &[bool]) ->
         return None;
     }
     let reached = network.reachable_from(source);
-    let reviewers: Vec<usize> = (0..reviewer_count).filter(|index| reached[proposal_count + *index]).collect();
+    let reviewers: Vec<usize> = (0..reviewer_count)
+        .filter(|index| reached[proposal_count + *index])
+        .collect();
     let proposals = neighbours(problem, usable, |candidate| {
         reached[proposal_count + candidate.reviewer].then_some(candidate.proposal)
     });
 
-    let demand: u64 = reviewers.iter().map(|index| u64::from(problem.reviewers[*index].min_proposals)).sum();
-    let capacity: u64 = proposals.iter().map(|index| u64::from(problem.proposals[*index].reviewers_needed)).sum();
+    let demand: u64 = reviewers
+        .iter()
+        .map(|index| u64::from(problem.reviewers[*index].min_proposals))
+        .sum();
+    let capacity: u64 = proposals
+        .iter()
+        .map(|index| u64::from(problem.proposals[*index].reviewers_needed))
+        .sum();
     let shortfall = (total_minimum - routed) as u64;
     let attainable = demand - shortfall;
     let reviewer_list = reviewer_names(problem, &reviewers);
     let proposal_list = proposal_names(problem, &proposals);
 
     let message = if proposals.is_empty() {
-        format!("Reviewers {reviewer_list} must get at least {demand} proposals but have no candidate proposals.")
+        format!(
+            "Reviewers {reviewer_list} must get at least {demand} proposals but have no candidate proposals."
+        )
     } else {
         format!(
             "Reviewers {reviewer_list} must get at least {demand} proposals in total (the sum of their \
@@ -259,8 +323,16 @@ pub(crate) fn explain_min_loads(problem: &AssignmentProblem, usable: &[bool]) ->
 pub(crate) fn explain_combined(problem: &AssignmentProblem) -> Infeasibility {
     let proposals: Vec<usize> = (0..problem.proposals.len()).collect();
     let reviewers: Vec<usize> = (0..problem.reviewers.len()).collect();
-    let demand = problem.proposals.iter().map(|proposal| u64::from(proposal.reviewers_needed)).sum();
-    let capacity = problem.reviewers.iter().map(|reviewer| u64::from(reviewer.max_proposals)).sum();
+    let demand = problem
+        .proposals
+        .iter()
+        .map(|proposal| u64::from(proposal.reviewers_needed))
+        .sum();
+    let capacity = problem
+        .reviewers
+        .iter()
+        .map(|reviewer| u64::from(reviewer.max_proposals))
+        .sum();
     Infeasibility {
         kind: InfeasibilityKind::ReviewerMinimum,
         proposals,

@@ -44,7 +44,10 @@ impl FlowNetwork {
     /// its id. Call [`FlowNetwork::finish`] after the last arc.
     pub(crate) fn add_arc(&mut self, from: usize, to: usize, capacity: i64, cost: i64) -> usize {
         assert!(cost >= 0, "arc costs must be non-negative, got {cost}");
-        assert!(capacity >= 0, "arc capacities must be non-negative, got {capacity}");
+        assert!(
+            capacity >= 0,
+            "arc capacities must be non-negative, got {capacity}"
+        );
         let id = self.head.len();
         self.head.extend([to as u32, from as u32]);
         self.tail.extend([from as u32, to as u32]);
@@ -81,8 +84,57 @@ impl FlowNetwork {
         self.potential[node]
     }
 
+    pub(crate) fn node_count(&self) -> usize {
+        self.potential.len()
+    }
+
+    /// Number of arc ids: two per added arc (the arc and its reverse).
+    pub(crate) fn arc_id_count(&self) -> usize {
+        self.head.len()
+    }
+
+    pub(crate) fn tail(&self, arc: usize) -> usize {
+        self.tail[arc] as usize
+    }
+
+    pub(crate) fn head(&self, arc: usize) -> usize {
+        self.head[arc] as usize
+    }
+
+    pub(crate) fn residual(&self, arc: usize) -> i64 {
+        self.residual[arc]
+    }
+
+    pub(crate) fn cost(&self, arc: usize) -> i64 {
+        self.cost[arc]
+    }
+
+    /// Replaces the flow and the potentials with those computed by another method. `flows`
+    /// holds the flow of each added arc (arc id `2k` at index `k`) and must stay within the
+    /// capacities the network was built with, which must not have carried flow yet.
+    pub(crate) fn load_solution(&mut self, flows: &[i64], potentials: &[i64]) {
+        assert_eq!(flows.len() * 2, self.head.len(), "one flow per added arc");
+        assert_eq!(
+            potentials.len(),
+            self.potential.len(),
+            "one potential per node"
+        );
+        for (index, flow) in flows.iter().enumerate() {
+            let arc = index * 2;
+            let capacity = self.residual[arc] + self.residual[arc + 1];
+            assert!(
+                (0..=capacity).contains(flow),
+                "flow {flow} outside 0..={capacity} on arc {arc}"
+            );
+            self.residual[arc] = capacity - flow;
+            self.residual[arc + 1] = *flow;
+        }
+        self.potential.copy_from_slice(potentials);
+    }
+
     fn reduced_cost(&self, arc: usize) -> i64 {
-        self.cost[arc] + self.potential[self.tail[arc] as usize] - self.potential[self.head[arc] as usize]
+        self.cost[arc] + self.potential[self.tail[arc] as usize]
+            - self.potential[self.head[arc] as usize]
     }
 
     fn out_arcs(&self, node: usize) -> &[u32] {
@@ -163,7 +215,10 @@ impl FlowNetwork {
                 for &arc in self.out_arcs(node) {
                     let arc = arc as usize;
                     let next = self.head[arc] as usize;
-                    if self.residual[arc] > 0 && level[next] == u32::MAX && self.reduced_cost(arc) == 0 {
+                    if self.residual[arc] > 0
+                        && level[next] == u32::MAX
+                        && self.reduced_cost(arc) == 0
+                    {
                         level[next] = level[node] + 1;
                         queue.push_back(next);
                     }
@@ -198,7 +253,11 @@ impl FlowNetwork {
         let mut node = source;
         loop {
             if node == sink {
-                let bottleneck = path.iter().map(|&arc| self.residual[arc]).min().unwrap_or(0);
+                let bottleneck = path
+                    .iter()
+                    .map(|&arc| self.residual[arc])
+                    .min()
+                    .unwrap_or(0);
                 for &arc in path.iter() {
                     self.residual[arc] -= bottleneck;
                     self.residual[arc ^ 1] += bottleneck;
@@ -211,7 +270,10 @@ impl FlowNetwork {
             while current[node] < end {
                 let arc = self.out_arcs[current[node]] as usize;
                 let next = self.head[arc] as usize;
-                if self.residual[arc] > 0 && level[next] == level[node].wrapping_add(1) && self.reduced_cost(arc) == 0 {
+                if self.residual[arc] > 0
+                    && level[next] == level[node].wrapping_add(1)
+                    && self.reduced_cost(arc) == 0
+                {
                     path.push(arc);
                     node = next;
                     advanced = true;
@@ -238,8 +300,12 @@ impl FlowNetwork {
     /// at distance 0. Arcs entering or leaving `source` are left out of the reduced-cost
     /// invariant; they only encode supplies. Returns the amount sent.
     pub(crate) fn min_cost_flow_by_supply_node(&mut self, source: usize, sink: usize) -> i64 {
-        let supply_arcs: Vec<usize> =
-            self.out_arcs(source).iter().map(|arc| *arc as usize).filter(|arc| arc % 2 == 0).collect();
+        let supply_arcs: Vec<usize> = self
+            .out_arcs(source)
+            .iter()
+            .map(|arc| *arc as usize)
+            .filter(|arc| arc % 2 == 0)
+            .collect();
         let mut search = PathSearch::new(self.potential.len());
         let mut total = 0;
         for supply_arc in supply_arcs {
@@ -310,7 +376,13 @@ impl PathSearch {
     /// That equals adding `min(distance, distance(sink))` to every potential and then
     /// subtracting the constant `distance(sink)`, so reduced costs stay non-negative.
     /// Returns false when `sink` is unreachable.
-    fn run(&mut self, network: &mut FlowNetwork, start: usize, sink: usize, excluded: usize) -> bool {
+    fn run(
+        &mut self,
+        network: &mut FlowNetwork,
+        start: usize,
+        sink: usize,
+        excluded: usize,
+    ) -> bool {
         for node in self.touched.drain(..) {
             let node = node as usize;
             self.distance[node] = UNREACHED;

@@ -3,17 +3,19 @@
 //! Each proposal gets exactly `reviewers_needed` reviewers, each reviewer between
 //! `min_proposals` and `max_proposals` proposals, only listed candidate pairs are used, and
 //! the total affinity is maximised. Lower bounds become node supplies routed from a super
-//! source to a super sink (see the `network` module). The flow is solved in integer costs by
-//! successive shortest paths with potentials, one supply node at a time (see the `flow` module).
+//! source to a super sink (see the `network` module). A feasible flow comes from blocking
+//! flows, and cost-scaling push-relabel makes it min-cost in integer costs (see the `scaling`
+//! module). Successive shortest paths (see the `flow` module) remain as the fallback when
+//! cost scaling stops early.
 //!
 //! Precision: affinities are rounded to integers `round(affinity * AFFINITY_SCALE)`, so the
 //! returned total is optimal to within `total_demand * 1e-6` of the true optimum (each chosen
 //! and each optimal pair is off by at most 0.5e-6).
 //!
 //! Determinism: the same problem (same candidate order) always gives the same solution. When
-//! several assignments reach the same scaled total, the one returned follows from the search
-//! order: proposals are routed in index order, Dijkstra settles equal distances by lower node
-//! index (proposals before reviewers), and each node's arcs are scanned in candidate-index order.
+//! several assignments reach the same scaled total, the one returned follows from the scan
+//! order of the flow methods (nodes by index, each node's arcs in candidate-index order, FIFO
+//! queues), not from a documented tie-breaking rule.
 #![expect(
     clippy::result_large_err,
     reason = "an Infeasibility is built at most once per solve, and callers read all of its fields"
@@ -23,6 +25,7 @@ mod certificate;
 mod explain;
 mod flow;
 mod network;
+mod scaling;
 
 pub use certificate::{Certificate, certificate_holds};
 pub use explain::{Infeasibility, InfeasibilityKind};
@@ -102,7 +105,9 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(problem: &AssignmentProblem) -> Result<Prepared, Infeasibility> {
     let mut scaled = Vec::with_capacity(problem.candidates.len());
     for (index, candidate) in problem.candidates.iter().enumerate() {
-        if candidate.proposal >= problem.proposals.len() || candidate.reviewer >= problem.reviewers.len() {
+        if candidate.proposal >= problem.proposals.len()
+            || candidate.reviewer >= problem.reviewers.len()
+        {
             return Err(Infeasibility::invalid(
                 format!(
                     "Candidate {index} refers to proposal {} and reviewer {}, but the problem has {} proposals \
@@ -130,12 +135,20 @@ pub(crate) fn prepare(problem: &AssignmentProblem) -> Result<Prepared, Infeasibi
     let mut order: Vec<usize> = (0..problem.candidates.len()).collect();
     order.sort_by_key(|index| {
         let candidate = &problem.candidates[*index];
-        (candidate.proposal, candidate.reviewer, std::cmp::Reverse(scaled[*index]), *index)
+        (
+            candidate.proposal,
+            candidate.reviewer,
+            std::cmp::Reverse(scaled[*index]),
+            *index,
+        )
     });
     let mut usable = vec![false; problem.candidates.len()];
     let mut previous_pair = None;
     for index in order {
-        let pair = (problem.candidates[index].proposal, problem.candidates[index].reviewer);
+        let pair = (
+            problem.candidates[index].proposal,
+            problem.candidates[index].reviewer,
+        );
         if previous_pair != Some(pair) {
             usable[index] = true;
             previous_pair = Some(pair);
@@ -152,7 +165,9 @@ pub fn solve(problem: &AssignmentProblem, options: &SolveOptions) -> Result<Solv
     let prepared = prepare(problem)?;
     let enforce_min_loads = options.algorithm.enforces_min_loads();
 
-    check_feasible(problem, &prepared, enforce_min_loads, options.allow_unfilled)?;
+    if enforce_min_loads && let Some(explanation) = explain::explain_inverted_bounds(problem) {
+        return Err(explanation);
+    }
 
     let mut usable = prepared.usable.clone();
     let mut min_affinity = None;
@@ -174,13 +189,22 @@ pub fn solve(problem: &AssignmentProblem, options: &SolveOptions) -> Result<Solv
     };
     let mut built = build(problem, spec)?;
     if !built.solve() {
-        // check_feasible passed, so only a solver fault reaches this.
-        return Err(explain::explain_combined(problem));
+        // The explanations need two more max flows, so they run only after a failure.
+        return Err(explain_infeasible(
+            problem,
+            &prepared,
+            enforce_min_loads,
+            options.allow_unfilled,
+        ));
     }
 
     let chosen = built.chosen();
     let objective = chosen.iter().map(|index| prepared.scaled[*index]).sum();
-    let unfilled = if options.allow_unfilled { unfilled_proposals(problem, &usable, &chosen) } else { Vec::new() };
+    let unfilled = if options.allow_unfilled {
+        unfilled_proposals(problem, &usable, &chosen)
+    } else {
+        Vec::new()
+    };
     let proposal_count = problem.proposals.len();
     let network = &built.network;
     let certificate = Certificate {
@@ -189,60 +213,65 @@ pub fn solve(problem: &AssignmentProblem, options: &SolveOptions) -> Result<Solv
         min_affinity,
         cost_offset: built.cost_offset,
         unfilled_penalty: built.unfilled_penalty,
-        proposal_potentials: (0..proposal_count).map(|node| network.potential(node)).collect(),
-        reviewer_potentials: (0..problem.reviewers.len()).map(|index| network.potential(proposal_count + index)).collect(),
+        proposal_potentials: (0..proposal_count)
+            .map(|node| network.potential(node))
+            .collect(),
+        reviewer_potentials: (0..problem.reviewers.len())
+            .map(|index| network.potential(proposal_count + index))
+            .collect(),
         sink_potential: network.potential(built.sink),
-        source_potential: if options.allow_unfilled { network.potential(built.unfilled_source) } else { 0 },
+        source_potential: if options.allow_unfilled {
+            network.potential(built.unfilled_source)
+        } else {
+            0
+        },
     };
 
     Ok(Solved {
-        solution: AssignmentSolution { chosen, unfilled, algorithm: options.algorithm.name().to_owned() },
+        solution: AssignmentSolution {
+            chosen,
+            unfilled,
+            algorithm: options.algorithm.name().to_owned(),
+        },
         certificate,
         objective,
     })
 }
 
-fn build(problem: &AssignmentProblem, spec: NetworkSpec<'_>) -> Result<AssignmentNetwork, Infeasibility> {
+fn build(
+    problem: &AssignmentProblem,
+    spec: NetworkSpec<'_>,
+) -> Result<AssignmentNetwork, Infeasibility> {
     AssignmentNetwork::build(problem, spec).map_err(|_| {
         Infeasibility::invalid(
-            "The affinity range times the total demand is too large for exact integer costs.".to_owned(),
+            "The affinity range times the total demand is too large for exact integer costs."
+                .to_owned(),
             "Rescale affinities to a narrower range, for example 0 to 1.",
         )
     })
 }
 
-/// Returns an explanation when no assignment meets the hard limits of the run.
-fn check_feasible(
+/// Explains why no assignment meets the hard limits of the run: proposal demand first, then
+/// minimum loads, then both together.
+fn explain_infeasible(
     problem: &AssignmentProblem,
     prepared: &Prepared,
     enforce_min_loads: bool,
     allow_unfilled: bool,
-) -> Result<(), Infeasibility> {
-    if enforce_min_loads && let Some(explanation) = explain::explain_inverted_bounds(problem) {
-        return Err(explanation);
+) -> Infeasibility {
+    if !allow_unfilled && let Some(explanation) = explain::explain_demand(problem, &prepared.usable)
+    {
+        return explanation;
     }
-    if !allow_unfilled && let Some(explanation) = explain::explain_demand(problem, &prepared.usable) {
-        return Err(explanation);
+    if enforce_min_loads
+        && let Some(explanation) = explain::explain_min_loads(problem, &prepared.usable)
+    {
+        return explanation;
     }
-    if enforce_min_loads && let Some(explanation) = explain::explain_min_loads(problem, &prepared.usable) {
-        return Err(explanation);
-    }
-    // The two checks above certify each side alone; the joint flow decides.
-    // NOTE: by the linking property of bipartite flows both passing should imply a joint
-    // solution; the property tests compare this path with brute force on small instances.
-    if enforce_min_loads && !allow_unfilled {
-        let spec = NetworkSpec {
-            usable: &prepared.usable,
-            scaled: &prepared.scaled,
-            enforce_min_loads,
-            allow_unfilled,
-            flat_costs: true,
-        };
-        if !build(problem, spec)?.solve() {
-            return Err(explain::explain_combined(problem));
-        }
-    }
-    Ok(())
+    // NOTE: by the linking property of bipartite flows, both checks passing should imply a
+    // joint solution, so this fallback should be unreachable. The property tests compare
+    // this path with brute force on small instances.
+    explain::explain_combined(problem)
 }
 
 /// Returns the largest scaled affinity `t` such that using only candidates with affinity at
@@ -310,7 +339,11 @@ fn highest_feasible_threshold(
 }
 
 /// Lists the proposals left short, with a reason each.
-fn unfilled_proposals(problem: &AssignmentProblem, usable: &[bool], chosen: &[usize]) -> Vec<Unfilled> {
+fn unfilled_proposals(
+    problem: &AssignmentProblem,
+    usable: &[bool],
+    chosen: &[usize],
+) -> Vec<Unfilled> {
     let mut assigned = vec![0u32; problem.proposals.len()];
     for index in chosen {
         assigned[problem.candidates[*index].proposal] += 1;
@@ -341,7 +374,12 @@ fn unfilled_proposals(problem: &AssignmentProblem, usable: &[bool], chosen: &[us
                 assigned[index]
             )
         };
-        unfilled.push(Unfilled { proposal: index, assigned: assigned[index], needed, reason });
+        unfilled.push(Unfilled {
+            proposal: index,
+            assigned: assigned[index],
+            needed,
+            reason,
+        });
     }
     unfilled
 }

@@ -71,7 +71,7 @@ pub struct BatchOut {
     /// The reviewer's deadline; set when the batch is sent.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<WireTime>,
-    /// When the last pending item was answered.
+    /// When the reviewer responded to the last pending item.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub responded_at: Option<WireTime>,
     pub source: AssignmentSource,
@@ -112,7 +112,9 @@ impl BatchOut {
             responded_at: time(batch.responded_at),
             source: batch.source,
             source_display: batch.source.display().to_owned(),
-            created_by: batch.created_by_uuid.map(|uuid| url.resource("users", uuid)),
+            created_by: batch
+                .created_by_uuid
+                .map(|uuid| url.resource("users", uuid)),
             created_by_name: view.created_by_name,
             manager_notes: batch.manager_notes,
             items_count: view.items_count,
@@ -175,7 +177,9 @@ impl BatchItemOut {
             coi_count: view.coi_count,
             responded_at: time(item.responded_at),
             decline_reason: item.decline_reason,
-            review: item.review_uuid.map(|uuid| url.resource("proposal-reviews", uuid)),
+            review: item
+                .review_uuid
+                .map(|uuid| url.resource("proposal-reviews", uuid)),
             review_uuid: item.review_uuid.map(HexUuid),
             reassign_count: item.reassign_count,
             override_reason: item.override_reason,
@@ -207,7 +211,7 @@ impl BatchDetailOut {
     }
 }
 
-/// A batch as its reviewer sees it.
+/// A batch in the reviewer's view.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyBatchOut {
     pub uuid: HexUuid,
@@ -245,7 +249,7 @@ impl MyBatchOut {
     }
 }
 
-/// An item as its reviewer sees it. The summary follows the call's disclosure level and is
+/// An item in the reviewer's view. The summary follows the call's disclosure level and is
 /// empty for an item blocked by a conflict of interest.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyItemOut {
@@ -260,7 +264,7 @@ pub struct MyItemOut {
     pub has_coi: bool,
 }
 
-/// A batch as its reviewer sees it, with its items.
+/// A batch in the reviewer's view, with its items.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyBatchDetailOut {
     #[serde(flatten)]
@@ -709,7 +713,7 @@ pub async fn extend_batch_deadline(
     }))
 }
 
-/// List the caller's batches waiting for an answer, most recently sent first (not paginated).
+/// List the caller's batches waiting for a response, most recently sent first (not paginated).
 #[utoipa::path(
     get,
     path = "/api/my-assignment-batches/",
@@ -727,10 +731,12 @@ pub async fn list_my_batches(
     let views = state
         .run(move |connection| batches::list_my_batches(connection, &actor))
         .await?;
-    Ok(ArrayResponse(views.into_iter().map(MyBatchOut::new).collect()))
+    Ok(ArrayResponse(
+        views.into_iter().map(MyBatchOut::new).collect(),
+    ))
 }
 
-/// Count the caller's batches waiting for an answer (`X-Result-Count`, no body).
+/// Count the caller's batches waiting for a response (`X-Result-Count`, no body).
 #[utoipa::path(
     head,
     path = "/api/my-assignment-batches/",
@@ -926,9 +932,7 @@ pub async fn send_all_assignments(
         .batch_uuids
         .map(|uuids| uuids.iter().map(|uuid| uuid.0).collect());
     let (batches_sent, skipped) = state
-        .run(move |connection| {
-            batches::send_all(connection, &actor, call_uuid, listed.as_deref())
-        })
+        .run(move |connection| batches::send_all(connection, &actor, call_uuid, listed.as_deref()))
         .await?;
     Ok(Json(SendAllOut {
         batches_sent,

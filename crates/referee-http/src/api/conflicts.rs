@@ -31,7 +31,11 @@ use crate::wire::{HexUuid, Reference, WireTime, parse_uuid};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_conflicts, count_conflicts, create_conflict))
-        .routes(routes!(retrieve_conflict, update_conflict, partial_update_conflict))
+        .routes(routes!(
+            retrieve_conflict,
+            update_conflict,
+            partial_update_conflict
+        ))
         .routes(routes!(dismiss_conflict))
         .routes(routes!(waive_conflict))
         .routes(routes!(recuse_conflict))

@@ -25,7 +25,12 @@ use crate::wire::{HexUuid, Reference, WireTime, parse_uuid};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_items, count_items, create_item))
-        .routes(routes!(retrieve_item, update_item, partial_update_item, delete_item))
+        .routes(routes!(
+            retrieve_item,
+            update_item,
+            partial_update_item,
+            delete_item
+        ))
         .routes(routes!(accept_item))
         .routes(routes!(decline_item))
         .routes(routes!(suggest_alternatives))
@@ -553,7 +558,9 @@ pub async fn suggest_alternatives(
             _ => {
                 return Err(ApiError::field(
                     "limit",
-                    format!("{value:?} is not a valid limit. Send a whole number from 1 to {MAX_SUGGESTIONS}."),
+                    format!(
+                        "{value:?} is not a valid limit. Send a whole number from 1 to {MAX_SUGGESTIONS}."
+                    ),
                 ));
             }
         },

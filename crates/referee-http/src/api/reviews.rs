@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use referee_domain::FieldErrors;
 use referee_domain::enums::ReviewState;
-use referee_store::reviews::{self, ReviewChanges, ReviewFilter, ReviewOrder, ReviewView, Submission};
+use referee_store::reviews::{
+    self, ReviewChanges, ReviewFilter, ReviewOrder, ReviewView, Submission,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,7 +25,11 @@ use crate::wire::{HexUuid, WireTime, double_option, parse_uuid};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_reviews, count_reviews))
-        .routes(routes!(retrieve_review, update_review, partial_update_review))
+        .routes(routes!(
+            retrieve_review,
+            update_review,
+            partial_update_review
+        ))
         .routes(routes!(submit_review))
         .routes(routes!(reject_review))
 }
@@ -96,7 +102,8 @@ impl ReviewOut {
             comment_project_title: review.comment_project_title,
             comment_project_summary: review.comment_project_summary,
             comment_project_description: review.comment_project_description,
-            comment_project_supporting_documentation: review.comment_project_supporting_documentation,
+            comment_project_supporting_documentation: review
+                .comment_project_supporting_documentation,
             comment_resource_requests: review.comment_resource_requests,
             comment_team: review.comment_team,
             coi_confirmed: review.coi_confirmed,
@@ -161,7 +168,9 @@ fn check_score(score: Option<i32>, errors: &mut FieldErrors) {
     {
         errors.add(
             "summary_score",
-            format!("{score} is out of range. Ensure this value is between 0 and {MAX_SUMMARY_SCORE}."),
+            format!(
+                "{score} is out of range. Ensure this value is between 0 and {MAX_SUMMARY_SCORE}."
+            ),
         );
     }
 }
@@ -170,12 +179,18 @@ fn check_comments(patch: &ReviewPatch, errors: &mut FieldErrors) {
     let comments = [
         ("comment_project_title", &patch.comment_project_title),
         ("comment_project_summary", &patch.comment_project_summary),
-        ("comment_project_description", &patch.comment_project_description),
+        (
+            "comment_project_description",
+            &patch.comment_project_description,
+        ),
         (
             "comment_project_supporting_documentation",
             &patch.comment_project_supporting_documentation,
         ),
-        ("comment_resource_requests", &patch.comment_resource_requests),
+        (
+            "comment_resource_requests",
+            &patch.comment_resource_requests,
+        ),
         ("comment_team", &patch.comment_team),
     ];
     for (field, value) in comments {

@@ -1,0 +1,107 @@
+//! Checks every reply of the test suite against the OpenAPI document the server publishes:
+//! a documented success status must be listed for the operation, and every JSON body must
+//! validate against the operation's schema for that status. A key the schema declares can
+//! therefore never be missing, mistyped or wrongly nullable in any tested response.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{Value, json};
+
+use crate::Reply;
+
+fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        serde_json::to_value(referee_http::openapi()).expect("serialising the OpenAPI document")
+    })
+}
+
+/// Finds the path template of the document that matches `path`, preferring the one with the
+/// most literal segments (`/api/users/me/` over `/api/users/{uuid}/`).
+fn template_for(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let paths = document()["paths"].as_object()?;
+    paths
+        .keys()
+        .filter(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(part, segment)| part.starts_with('{') || part == segment)
+        })
+        .max_by_key(|template| {
+            template
+                .split('/')
+                .filter(|part| !part.starts_with('{'))
+                .count()
+        })
+        .map(String::as_str)
+}
+
+fn validator(key: &str, schema: &Value) -> Arc<jsonschema::Validator> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut cache = cache.lock().expect("validator cache");
+    cache
+        .entry(key.to_owned())
+        .or_insert_with(|| {
+            let mut rooted = schema.clone();
+            if let Some(object) = rooted.as_object_mut() {
+                object.insert("components".into(), document()["components"].clone());
+            } else {
+                rooted = json!({"allOf": [schema], "components": document()["components"]});
+            }
+            Arc::new(
+                jsonschema::validator_for(&rooted)
+                    .unwrap_or_else(|error| panic!("schema of {key} does not compile: {error}")),
+            )
+        })
+        .clone()
+}
+
+/// Panics when the reply contradicts the document.
+pub fn check(reply: &Reply) {
+    let path = reply.path.split('?').next().unwrap_or_default();
+    let path = path.strip_prefix("http://").map_or(path, |rest| {
+        rest.find('/').map_or("/", |index| &rest[index..])
+    });
+    let Some(template) = template_for(path) else {
+        return;
+    };
+    let method = reply.method.as_str().to_lowercase();
+    let Some(operation) = document()["paths"][template].get(&method) else {
+        return;
+    };
+    let status = reply.status.as_u16().to_string();
+    let operation_name = format!("{} {template}", reply.method);
+
+    let Some(response) = operation["responses"].get(&status) else {
+        assert!(
+            !reply.status.is_success(),
+            "{operation_name} returned {status}, which the OpenAPI document does not list for it"
+        );
+        // NOTE: error statuses missing from an operation's description are not reported yet.
+        return;
+    };
+    if method == "head" || reply.body.is_null() {
+        return;
+    }
+    let Some(schema) = response["content"]["application/json"].get("schema") else {
+        return;
+    };
+
+    let validator = validator(&format!("{operation_name} {status}"), schema);
+    let errors: Vec<String> = validator
+        .iter_errors(&reply.body)
+        .map(|error| format!("  at {}: {}", error.instance_path(), error))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{operation_name} returned {status} with a body that violates its schema:\n{}\nbody: {}",
+        errors.join("\n"),
+        reply.body
+    );
+}
