@@ -400,7 +400,9 @@ fn unfilled_sparse_instance_certified() {
     // 400 proposals need 1,200 reviewers in total, but 150 reviewers with 1 to 6 proposals
     // each and 6 candidates per proposal leave some of them short.
     let mut random = SplitMix64(11);
-    let proposals: Vec<ProposalDemand> = (0..400).map(|index| proposal(&format!("P{index}"), 3)).collect();
+    let proposals: Vec<ProposalDemand> = (0..400)
+        .map(|index| proposal(&format!("P{index}"), 3))
+        .collect();
     let reviewers: Vec<ReviewerCapacity> = (0..150)
         .map(|index| {
             let max = 1 + random.below(6) as u32;
@@ -411,14 +413,25 @@ fn unfilled_sparse_instance_certified() {
     let mut candidates = Vec::new();
     for p in 0..400 {
         for _ in 0..6 {
-            candidates.push(candidate(p, random.below(150) as usize, random.below(1_000) as f64 / 1_000.0));
+            candidates.push(candidate(
+                p,
+                random.below(150) as usize,
+                random.below(1_000) as f64 / 1_000.0,
+            ));
         }
     }
-    let problem = AssignmentProblem { proposals, reviewers, candidates };
+    let problem = AssignmentProblem {
+        proposals,
+        reviewers,
+        candidates,
+    };
 
     for algorithm in [Algorithm::MinMax, Algorithm::Hungarian, Algorithm::FairFlow] {
         let solved = solve_checked(&problem, options(algorithm, true));
-        assert!(!solved.solution.unfilled.is_empty(), "{algorithm:?} filled every proposal");
+        assert!(
+            !solved.solution.unfilled.is_empty(),
+            "{algorithm:?} filled every proposal"
+        );
         assert_solution_within_bounds(&problem, &solved, algorithm, true);
         let again = solve(&problem, &options(algorithm, true)).expect("second solve");
         assert_eq!(again, solved, "{algorithm:?} is not deterministic");

@@ -315,13 +315,26 @@ mod tests {
         let proposal_count = 20 + random.below(60) as usize;
         let reviewer_count = 10 + random.below(40) as usize;
         let proposals = (0..proposal_count)
-            .map(|_| ProposalDemand { uuid: Uuid::nil(), name: String::new(), reviewers_needed: random.below(4) as u32 })
+            .map(|_| ProposalDemand {
+                uuid: Uuid::nil(),
+                name: String::new(),
+                reviewers_needed: random.below(4) as u32,
+            })
             .collect();
         let reviewers = (0..reviewer_count)
             .map(|_| {
                 let max = random.below(8) as u32;
-                let min = if random.below(4) == 0 { random.below(u64::from(max.min(2)) + 1) as u32 } else { 0 };
-                ReviewerCapacity { uuid: Uuid::nil(), name: String::new(), min_proposals: min, max_proposals: max }
+                let min = if random.below(4) == 0 {
+                    random.below(u64::from(max.min(2)) + 1) as u32
+                } else {
+                    0
+                };
+                ReviewerCapacity {
+                    uuid: Uuid::nil(),
+                    name: String::new(),
+                    min_proposals: min,
+                    max_proposals: max,
+                }
             })
             .collect();
         let per_proposal = 1 + random.below(reviewer_count as u64) as usize;
@@ -330,16 +343,31 @@ mod tests {
             for _ in 0..per_proposal {
                 let reviewer = random.below(reviewer_count as u64) as usize;
                 let affinity = random.below(2_000) as f64 / 1_000.0 - 0.5;
-                candidates.push(Candidate { proposal, reviewer, affinity, has_affinity: true });
+                candidates.push(Candidate {
+                    proposal,
+                    reviewer,
+                    affinity,
+                    has_affinity: true,
+                });
             }
         }
-        AssignmentProblem { proposals, reviewers, candidates }
+        AssignmentProblem {
+            proposals,
+            reviewers,
+            candidates,
+        }
     }
 
     /// Returns the total cost of the flow on the candidate arcs and the bypass.
     fn total_cost(built: &AssignmentNetwork, scaled: &[i64]) -> i64 {
-        let candidates: i64 = built.chosen().iter().map(|index| built.cost_offset - scaled[*index]).sum();
-        let bypass = built.bypass_arc.map_or(0, |arc| built.network.flow(arc) * built.unfilled_penalty);
+        let candidates: i64 = built
+            .chosen()
+            .iter()
+            .map(|index| built.cost_offset - scaled[*index])
+            .sum();
+        let bypass = built
+            .bypass_arc
+            .map_or(0, |arc| built.network.flow(arc) * built.unfilled_penalty);
         candidates + bypass
     }
 
@@ -351,7 +379,9 @@ mod tests {
         for _ in 0..200 {
             let problem = random_problem(&mut random);
             let prepared = crate::solver::prepare(&problem).expect("valid problem");
-            for (enforce_min_loads, allow_unfilled) in [(true, false), (true, true), (false, false), (false, true)] {
+            for (enforce_min_loads, allow_unfilled) in
+                [(true, false), (true, true), (false, false), (false, true)]
+            {
                 let spec = NetworkSpec {
                     usable: &prepared.usable,
                     scaled: &prepared.scaled,
@@ -361,9 +391,17 @@ mod tests {
                 };
                 let mut scaled = AssignmentNetwork::build(&problem, spec).expect("costs fit");
                 let mut shortest = AssignmentNetwork::build(&problem, spec).expect("costs fit");
-                let by_scaling = scaled.solve_by_cost_scaling().expect("cost scaling finishes");
-                let routed = shortest.network.min_cost_flow_by_supply_node(shortest.super_source, shortest.super_sink);
-                assert_eq!(by_scaling, routed == shortest.required, "feasibility differs for {problem:?}");
+                let by_scaling = scaled
+                    .solve_by_cost_scaling()
+                    .expect("cost scaling finishes");
+                let routed = shortest
+                    .network
+                    .min_cost_flow_by_supply_node(shortest.super_source, shortest.super_sink);
+                assert_eq!(
+                    by_scaling,
+                    routed == shortest.required,
+                    "feasibility differs for {problem:?}"
+                );
                 if by_scaling {
                     compared += 1;
                     assert_eq!(

@@ -92,8 +92,8 @@ impl ScalingGraph {
             cost[slot] = network.cost(arc);
         }
         let mut reverse = vec![0u32; arc_count];
-        for arc in 0..arc_count {
-            reverse[slot_of[arc] as usize] = slot_of[arc ^ 1];
+        for (arc, slot) in slot_of.iter().enumerate() {
+            reverse[*slot as usize] = slot_of[arc ^ 1];
         }
 
         Self {
@@ -376,9 +376,9 @@ impl ScalingGraph {
     pub(crate) fn exact_potentials(&self, active_nodes: usize) -> Result<Vec<i64>, ScalingError> {
         let scale = active_nodes as i64 + 1;
         let mut potential = vec![0i64; self.node_count()];
-        for node in 0..active_nodes {
+        for (potential, price) in potential.iter_mut().zip(&self.price).take(active_nodes) {
             // Rounds up: -floor(-price / scale).
-            potential[node] = -(-self.price[node]).div_euclid(scale);
+            *potential = -(-price).div_euclid(scale);
         }
 
         let mut queued = vec![true; active_nodes];
