@@ -2,8 +2,14 @@
 //! a documented success status must be listed for the operation, and every JSON body must
 //! validate against the operation's schema for that status. A key the schema declares can
 //! therefore never be missing, mistyped or wrongly nullable in any tested response.
+//!
+//! When the environment variable `REFEREE_COVERAGE_FILE` names a file, every reply that
+//! matches a documented operation appends the line `METHOD /path/template STATUS` to it.
+//! nextest runs each test in its own process, so the file (opened in append mode, one write
+//! per line) is how `cargo xtask conformance` learns which operations the suite exercised.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value, json};
@@ -77,6 +83,7 @@ pub fn check(reply: &Reply) {
     };
     let status = reply.status.as_u16().to_string();
     let operation_name = format!("{} {template}", reply.method);
+    record_coverage(&operation_name, &status);
 
     let Some(response) = operation["responses"].get(&status) else {
         assert!(
@@ -104,4 +111,27 @@ pub fn check(reply: &Reply) {
         errors.join("\n"),
         reply.body
     );
+}
+
+/// Environment variable naming the file that collects the exercised operations.
+pub const COVERAGE_FILE_VARIABLE: &str = "REFEREE_COVERAGE_FILE";
+
+/// Appends `operation status` to the coverage file, when one is configured.
+fn record_coverage(operation: &str, status: &str) {
+    let Some(path) = std::env::var_os(COVERAGE_FILE_VARIABLE) else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    let line = format!("{operation} {status}\n");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|error| {
+            panic!("cannot open the coverage file {}: {error}", path.display())
+        });
+    // One write per line: with O_APPEND, lines of concurrent test processes do not interleave.
+    file.write_all(line.as_bytes()).unwrap_or_else(|error| {
+        panic!("cannot append to the coverage file {}: {error}", path.display())
+    });
 }

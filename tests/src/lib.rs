@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 pub mod contract;
 pub mod fixtures;
+pub mod seed;
 
 pub use fixtures::{CallSetup, ItemSetup, PoolMember};
 
@@ -259,13 +260,15 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply {
+        let reply = Reply {
             method,
             path: path.to_owned(),
             status,
             headers,
             body,
-        }
+        };
+        contract::check(&reply);
+        reply
     }
 
     pub async fn get(&self, user: &TestUser, path: &str) -> Reply {
@@ -304,13 +307,15 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        Reply {
+        let reply = Reply {
             method: Method::GET,
             path: path.to_owned(),
             status,
             headers,
             body,
-        }
+        };
+        contract::check(&reply);
+        reply
     }
 
     /// Creates a user through the API (as staff) and issues it a token.

@@ -82,11 +82,11 @@ impl ScalingGraph {
         let mut head = vec![0u32; arc_count];
         let mut residual = vec![0i64; arc_count];
         let mut cost = vec![0i64; arc_count];
-        for arc in 0..arc_count {
+        for (arc, slot_of_arc) in slot_of.iter_mut().enumerate() {
             let tail = network.tail(arc);
             let slot = next[tail];
             next[tail] += 1;
-            slot_of[arc] = slot as u32;
+            *slot_of_arc = slot as u32;
             head[slot] = network.head(arc) as u32;
             residual[slot] = network.residual(arc);
             cost[slot] = network.cost(arc);
@@ -325,6 +325,17 @@ impl ScalingGraph {
                     && self.residual[slot] > 0
                     && self.reduced_cost(slot, node, scale) < 0
                 {
+                    // Look-ahead: flow pushed to a node without deficit and without admissible
+                    // arcs would only come back, so relabel that node first and push only if
+                    // the arc is still admissible.
+                    if self.excess[head] >= 0
+                        && !self.find_admissible(head, active_nodes, scale)
+                        && self.relabel(head, active_nodes, scale, epsilon)?
+                        && self.reduced_cost(slot, node, scale) >= 0
+                    {
+                        slot += 1;
+                        continue;
+                    }
                     let amount = self.excess[node].min(self.residual[slot]);
                     let head_had_excess = self.excess[head] > 0;
                     self.push(slot, node, amount);
@@ -338,19 +349,44 @@ impl ScalingGraph {
                 }
                 slot += 1;
             }
-            self.relabel(node, active_nodes, scale, epsilon)?;
+            if !self.relabel(node, active_nodes, scale, epsilon)? {
+                return Err(ScalingError::Infeasible);
+            }
         }
     }
 
+    /// Advances the current arc of `node` to its next admissible arc and returns whether one
+    /// exists. Arcs skipped stay inadmissible until `node` is relabelled, because pushes only
+    /// create residual arcs with positive reduced cost and other relabels only raise reduced
+    /// costs of arcs leaving `node`.
+    fn find_admissible(&mut self, node: usize, active_nodes: usize, scale: i64) -> bool {
+        let end = self.first[node + 1];
+        let mut slot = self.current[node];
+        while slot < end {
+            let head = self.head[slot] as usize;
+            if head < active_nodes
+                && self.residual[slot] > 0
+                && self.reduced_cost(slot, node, scale) < 0
+            {
+                self.current[node] = slot;
+                return true;
+            }
+            slot += 1;
+        }
+        self.current[node] = end;
+        false
+    }
+
     /// Lowers the price of `node` to the highest value that leaves every residual arc
-    /// ε-optimal and makes at least one of them admissible, and restarts its arc scan.
+    /// ε-optimal and makes at least one of them admissible, and restarts its arc scan. Returns
+    /// false, changing nothing, when `node` has no residual arc.
     fn relabel(
         &mut self,
         node: usize,
         active_nodes: usize,
         scale: i64,
         epsilon: i64,
-    ) -> Result<(), ScalingError> {
+    ) -> Result<bool, ScalingError> {
         let mut highest = None;
         for slot in self.slots(node) {
             let head = self.head[slot] as usize;
@@ -359,14 +395,16 @@ impl ScalingGraph {
                 highest = Some(highest.map_or(bound, |value: i64| value.max(bound)));
             }
         }
-        let highest = highest.ok_or(ScalingError::Infeasible)?;
+        let Some(highest) = highest else {
+            return Ok(false);
+        };
         let price = highest - epsilon;
         if price < -PRICE_LIMIT {
             return Err(ScalingError::Overflow);
         }
         self.price[node] = price;
         self.current[node] = self.first[node];
-        Ok(())
+        Ok(true)
     }
 
     /// Returns integer potentials, one per node, under which every residual arc between nodes
