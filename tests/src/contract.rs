@@ -132,6 +132,9 @@ fn record_coverage(operation: &str, status: &str) {
         });
     // One write per line: with O_APPEND, lines of concurrent test processes do not interleave.
     file.write_all(line.as_bytes()).unwrap_or_else(|error| {
-        panic!("cannot append to the coverage file {}: {error}", path.display())
+        panic!(
+            "cannot append to the coverage file {}: {error}",
+            path.display()
+        )
     });
 }

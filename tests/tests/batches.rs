@@ -1991,7 +1991,13 @@ async fn generate_skips_blocked_and_respects_capacity(app: TestApp) {
             "batches_created",
             "items_created",
             "proposals_processed",
-            "skipped_proposals"
+            "skipped_proposals",
+            "algorithm",
+            "objective_value",
+            "min_proposal_affinity",
+            "mean_proposal_affinity",
+            "load_histogram",
+            "unfilled_proposals"
         ])
     );
 
@@ -2236,7 +2242,18 @@ async fn generate_refusals(app: TestApp) {
         .expect(200);
     assert_eq!(
         reply.body,
-        json!({"batches_created": 0, "items_created": 0, "proposals_processed": 0, "skipped_proposals": []})
+        json!({
+            "batches_created": 0,
+            "items_created": 0,
+            "proposals_processed": 0,
+            "skipped_proposals": [],
+            "algorithm": "minmax",
+            "objective_value": 0.0,
+            "min_proposal_affinity": null,
+            "mean_proposal_affinity": null,
+            "load_histogram": {"0": 1},
+            "unfilled_proposals": [],
+        })
     );
 }
 
@@ -2258,6 +2275,12 @@ async fn generate_without_reviewers(app: TestApp) {
             "items_created": 0,
             "proposals_processed": 0,
             "skipped_proposals": [{"proposal_uuid": null, "proposal_name": null, "reason": "No accepted reviewers in pool"}],
+            "algorithm": "minmax",
+            "objective_value": 0.0,
+            "min_proposal_affinity": null,
+            "mean_proposal_affinity": null,
+            "load_histogram": {},
+            "unfilled_proposals": [],
         })
     );
 
@@ -2428,7 +2451,8 @@ async fn call_actions_permission_matrix(app: TestApp) {
         )
         .await
         .expect(200);
-    assert_eq!(sent.body["batches_sent"], 2);
+    // The second generation fills no slot: the first one filled them all.
+    assert_eq!(sent.body["batches_sent"], 1);
 }
 
 async fn one_draft_per_pool_entry(app: TestApp) {

@@ -4,9 +4,9 @@
 //! Instances (all with 3 reviewers per proposal):
 //! - `dense`: 1,000 proposals x 300 reviewers, every pair a candidate, loads 8 to 12, random
 //!   affinities;
-//! - `iclr2018`: the ICLR 2018 submissions, every author a reviewer, every pair except an
-//!   author and their own paper a candidate, loads 0 to 6, affinities the TF-IDF cosine
-//!   between the paper's title and abstract and those of the author's own papers;
+//! - `iclr2018`: the ICLR 2018 submissions with every author as a reviewer and loads 0 to 6.
+//!   Every pair except an author and their own paper is a candidate. Its affinity is the
+//!   TF-IDF cosine between the paper's title and abstract and those of the author's papers;
 //! - `neurips`: 12,000 proposals x 13,000 reviewers, 200 random candidates per proposal,
 //!   loads 0 to 6, random affinities.
 //!
@@ -41,9 +41,9 @@ enum BenchTarget {
     ///
     /// Builds the instances dense (1,000 x 300, all pairs), iclr2018 (the ICLR 2018
     /// submissions, TF-IDF affinities) and neurips (12,000 x 13,000, 200 candidates per
-    /// proposal) deterministically, solves each in a release build, and prints the solve time,
-    /// the peak resident memory and whether both objectives are equal. Exits non-zero when
-    /// they differ or a solve fails.
+    /// proposal) deterministically and solves each in a release build. Prints the solve
+    /// times, the peak resident memory and whether both objectives are equal. Exits non-zero
+    /// when they differ or a solve fails.
     Solver(SolverArgs),
 }
 
@@ -103,10 +103,12 @@ struct Instance {
     problem: AssignmentProblem,
 }
 
-/// Times of one instance, in seconds, with peak memory in KiB.
+/// Times of one instance, in seconds, with peak memory in KiB. CPU times are reported next
+/// to wall-clock times because other processes on the machine slow the wall clock down.
 struct Outcome {
     name: &'static str,
     referee_seconds: f64,
+    referee_cpu_seconds: f64,
     referee_peak_kib: u64,
     referee_objective: i64,
     ortools: Option<OrToolsOutcome>,
@@ -117,6 +119,8 @@ struct OrToolsOutcome {
     status: String,
     build_seconds: f64,
     solve_seconds: f64,
+    build_cpu_seconds: f64,
+    solve_cpu_seconds: f64,
     peak_kib: u64,
 }
 
@@ -180,10 +184,12 @@ fn run_solver_bench(args: &SolverArgs, workspace: &Workspace) -> Result<ExitCode
 /// Solves with referee's default algorithm (minmax) and checks the certificate.
 fn run_referee(instance: &Instance, ortools: Option<OrToolsOutcome>) -> Result<Outcome> {
     reset_peak_memory();
+    let cpu_started = thread_cpu_seconds()?;
     let started = Instant::now();
     let solved = solve(&instance.problem, &SolveOptions::default())
-        .map_err(|error| anyhow::anyhow!("referee found {} infeasible: {error}", instance.name))?;
+        .map_err(|error| anyhow::anyhow!("referee failed to solve {}: {error}", instance.name))?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = thread_cpu_seconds()? - cpu_started;
     let peak_kib = peak_memory_kib()?;
 
     let checked = Instant::now();
@@ -194,7 +200,7 @@ fn run_referee(instance: &Instance, ortools: Option<OrToolsOutcome>) -> Result<O
         );
     }
     println!(
-        "  referee: {} pairs, objective {}, solve {seconds:.2} s, certificate check {:.2} s",
+        "  referee: {} pairs, objective {}, solve {seconds:.2} s (CPU {cpu_seconds:.2} s), certificate check {:.2} s",
         solved.solution.chosen.len(),
         solved.objective,
         checked.elapsed().as_secs_f64()
@@ -202,13 +208,14 @@ fn run_referee(instance: &Instance, ortools: Option<OrToolsOutcome>) -> Result<O
     Ok(Outcome {
         name: instance.name,
         referee_seconds: seconds,
+        referee_cpu_seconds: cpu_seconds,
         referee_peak_kib: peak_kib,
         referee_objective: solved.objective,
         ortools,
     })
 }
 
-/// Resets VmHWM to the current resident size (Linux 4.0 and later), so that the next read
+/// Resets VmHWM to the current resident size, so that the next read
 /// covers the solve only. The problem itself stays resident and is counted.
 fn reset_peak_memory() {
     if let Err(error) = std::fs::write("/proc/self/clear_refs", "5") {
@@ -216,6 +223,18 @@ fn reset_peak_memory() {
             "bench: could not reset the peak memory counter, so it includes instance generation: {error}"
         );
     }
+}
+
+/// Returns the CPU time of the calling thread, which runs the single-threaded solver, from the
+/// first field of /proc/thread-self/schedstat (nanoseconds on the CPU).
+fn thread_cpu_seconds() -> Result<f64> {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .context("failed to read /proc/thread-self/schedstat")?;
+    let field = schedstat.split_whitespace().next().unwrap_or_default();
+    let nanoseconds: u64 = field
+        .parse()
+        .with_context(|| format!("invalid CPU time {field:?} in /proc/thread-self/schedstat"))?;
+    Ok(nanoseconds as f64 / 1e9)
 }
 
 /// Returns VmHWM, the peak resident set size of this process, in KiB.
@@ -244,10 +263,12 @@ fn print_outcome(outcome: &Outcome) {
         .objective
         .map_or_else(|| "none".to_owned(), |value| value.to_string());
     println!(
-        "  OR-Tools: {}, objective {objective}, build {:.2} s, solve {:.2} s, peak {} MiB",
+        "  OR-Tools: {}, objective {objective}, build {:.2} s (CPU {:.2} s), solve {:.2} s (CPU {:.2} s), peak {} MiB",
         ortools.status,
         ortools.build_seconds,
+        ortools.build_cpu_seconds,
         ortools.solve_seconds,
+        ortools.solve_cpu_seconds,
         ortools.peak_kib / 1024
     );
 }
@@ -255,15 +276,19 @@ fn print_outcome(outcome: &Outcome) {
 fn print_table(outcomes: &[Outcome]) {
     println!();
     println!(
-        "| instance | referee solve | referee peak RSS | OR-Tools build + solve | OR-Tools peak RSS | objectives equal |"
+        "| instance | referee solve, wall (CPU) | referee peak RSS | OR-Tools build + solve, wall (CPU) \
+         | OR-Tools peak RSS | objectives equal |"
     );
     println!("|---|---|---|---|---|---|");
     for outcome in outcomes {
         let (ortools_time, ortools_memory, equal) = match &outcome.ortools {
             Some(ortools) => (
                 format!(
-                    "{:.2} s + {:.2} s",
-                    ortools.build_seconds, ortools.solve_seconds
+                    "{:.2} + {:.2} s ({:.2} + {:.2} s)",
+                    ortools.build_seconds,
+                    ortools.solve_seconds,
+                    ortools.build_cpu_seconds,
+                    ortools.solve_cpu_seconds
                 ),
                 format!("{} MiB", ortools.peak_kib / 1024),
                 if ortools.objective == Some(outcome.referee_objective) {
@@ -275,9 +300,10 @@ fn print_table(outcomes: &[Outcome]) {
             None => ("skipped".to_owned(), "skipped".to_owned(), "not checked"),
         };
         println!(
-            "| {} | {:.2} s | {} MiB | {ortools_time} | {ortools_memory} | {equal} |",
+            "| {} | {:.2} s ({:.2} s) | {} MiB | {ortools_time} | {ortools_memory} | {equal} |",
             outcome.name,
             outcome.referee_seconds,
+            outcome.referee_cpu_seconds,
             outcome.referee_peak_kib / 1024
         );
     }
@@ -399,6 +425,8 @@ fn run_ortools(python: &Path, script: &Path, instance: &Path) -> Result<OrToolsO
         status: report["status"].as_str().unwrap_or("unknown").to_owned(),
         build_seconds: report["build_seconds"].as_f64().unwrap_or(f64::NAN),
         solve_seconds: report["solve_seconds"].as_f64().unwrap_or(f64::NAN),
+        build_cpu_seconds: report["build_cpu_seconds"].as_f64().unwrap_or(f64::NAN),
+        solve_cpu_seconds: report["solve_cpu_seconds"].as_f64().unwrap_or(f64::NAN),
         peak_kib: report["peak_rss_kib"].as_u64().unwrap_or(0),
     })
 }
@@ -423,7 +451,7 @@ impl SplitMix64 {
         self.next() % bound
     }
 
-    /// A random affinity that is a multiple of 1e-6 in `0..1`.
+    /// Returns a random affinity that is a multiple of 1e-6 in `0..1`.
     fn affinity(&mut self) -> f64 {
         self.below(1_000_000) as f64 / AFFINITY_SCALE
     }

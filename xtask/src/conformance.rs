@@ -1,6 +1,6 @@
 //! `cargo xtask conformance`: the whole test suite against PostgreSQL and SQLite.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus};
 
 use anyhow::{Context, Result, bail};
@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::database::{self, ServerOptions, TEMPLATE_DATABASE};
 use crate::interrupt;
-use crate::report::{Group, TestResults};
+use crate::report::{Group, OperationCoverage, TestResults};
 use crate::workspace::Workspace;
 
 /// nextest profile defined by the tool config below. Its JUnit report is how the results are
@@ -24,6 +24,14 @@ fail-fast = false
 [profile.xtask-conformance.junit]
 path = "junit.xml"
 "#;
+
+/// Committed OpenAPI document, relative to the workspace root. The suite's own test checks that
+/// it matches the code, so the coverage check can list its operations.
+const OPENAPI_PATH: &str = "openapi/openapi.json";
+
+/// Environment variable that makes the conformance tests append every exercised operation to
+/// a file (tests/src/contract.rs).
+const COVERAGE_FILE_VARIABLE: &str = "REFEREE_COVERAGE_FILE";
 
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
@@ -61,6 +69,8 @@ struct RunOutcome {
     database: String,
     nextest_status: ExitStatus,
     results: Option<TestResults>,
+    /// `None` when nextest ran with extra arguments, which may filter out tests.
+    coverage: Option<OperationCoverage>,
     kept_notes: Vec<String>,
 }
 
@@ -84,7 +94,11 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
         .results
         .as_ref()
         .is_none_or(|results| results.total().failed > 0);
-    if failed || !outcome.nextest_status.success() {
+    let uncovered = outcome
+        .coverage
+        .as_ref()
+        .is_some_and(|coverage| !coverage.complete());
+    if failed || uncovered || !outcome.nextest_status.success() {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -104,7 +118,20 @@ fn run_with_database(args: &ConformanceArgs, workspace: &Workspace) -> Result<Ru
     let template = database::create_template(&server, drop_template)?;
 
     migrate(workspace, &template.url)?;
-    let (nextest_status, results) = run_nextest(workspace, &template.url, &args.nextest_args)?;
+    let coverage_path = output_dir(workspace)?.join("operations.txt");
+    let (nextest_status, results) =
+        run_nextest(workspace, &template.url, &coverage_path, &args.nextest_args)?;
+
+    // Extra nextest arguments may filter the tests, and a partial run covers fewer operations.
+    let coverage = if args.nextest_args.is_empty() {
+        Some(OperationCoverage::read(
+            &workspace.root.join(OPENAPI_PATH),
+            &coverage_path,
+        )?)
+    } else {
+        eprintln!("operation coverage is not checked because nextest ran with extra arguments");
+        None
+    };
 
     let mut kept_notes = server.kept_notes.clone();
     if options.keep {
@@ -114,8 +141,30 @@ fn run_with_database(args: &ConformanceArgs, workspace: &Workspace) -> Result<Ru
         database: server.description.clone(),
         nextest_status,
         results,
+        coverage,
         kept_notes,
     })
+}
+
+/// Creates and returns `<target dir>/conformance`, where the run keeps its reports.
+fn output_dir(workspace: &Workspace) -> Result<PathBuf> {
+    let store_dir = workspace.nextest_store_dir();
+    let target_dir = store_dir
+        .parent()
+        .with_context(|| format!("{} has no parent directory", store_dir.display()))?;
+    let dir = target_dir.join("conformance");
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("failed to remove the old {}", path.display()))
+        }
+    }
 }
 
 /// Runs the server's migrations into the template database.
@@ -149,6 +198,7 @@ fn migrate(workspace: &Workspace, template_url: &Url) -> Result<()> {
 fn run_nextest(
     workspace: &Workspace,
     template_url: &Url,
+    coverage_path: &Path,
     extra_args: &[String],
 ) -> Result<(ExitStatus, Option<TestResults>)> {
     let tool_config = tempfile::Builder::new()
@@ -163,15 +213,8 @@ fn run_nextest(
         .nextest_store_dir()
         .join(NEXTEST_PROFILE)
         .join("junit.xml");
-    match std::fs::remove_file(&report_path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(error).with_context(|| {
-                format!("failed to remove the old report {}", report_path.display())
-            });
-        }
-    }
+    remove_if_present(&report_path)?;
+    remove_if_present(coverage_path)?;
 
     let mut command = workspace.cargo();
     command
@@ -187,7 +230,8 @@ fn run_nextest(
         .arg(format!("xtask:{}", tool_config.path().display()))
         .args(extra_args)
         .env("TEST_DATABASE_URL", template_url.as_str())
-        .env("REFEREE_REQUIRE_POSTGRES", "1");
+        .env("REFEREE_REQUIRE_POSTGRES", "1")
+        .env(COVERAGE_FILE_VARIABLE, coverage_path);
     if std::env::var_os("CI").is_some() {
         // insta then fails on a changed snapshot instead of writing a .snap.new file.
         command.env("INSTA_UPDATE", "no");
@@ -239,6 +283,7 @@ fn print_report(outcome: &RunOutcome) {
             println!("    {test}");
         }
     }
+    print_coverage(outcome.coverage.as_ref());
 
     let total = results.total();
     if results.skipped > 0 {
@@ -248,5 +293,29 @@ fn print_report(outcome: &RunOutcome) {
         );
     } else {
         println!("{} passed, {} failed", total.passed, total.failed);
+    }
+}
+
+fn print_coverage(coverage: Option<&OperationCoverage>) {
+    let Some(coverage) = coverage else {
+        println!("  operations: not checked (nextest ran with extra arguments)");
+        return;
+    };
+    let exercised = coverage.operations - coverage.unexercised.len();
+    println!(
+        "  operations: {exercised} of {} exercised by a test reply",
+        coverage.operations
+    );
+    if !coverage.unexercised.is_empty() {
+        println!("  operations that no test exercised:");
+        for operation in &coverage.unexercised {
+            println!("    {operation}");
+        }
+    }
+    if !coverage.without_success.is_empty() {
+        println!("  operations that no test exercised with a 2xx reply:");
+        for operation in &coverage.without_success {
+            println!("    {operation}");
+        }
     }
 }

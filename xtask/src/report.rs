@@ -1,13 +1,15 @@
-//! Test counts per backend, read from nextest's JUnit report.
+//! Test counts per backend, read from nextest's JUnit report, and the operation coverage of the
+//! OpenAPI document, read from the file the conformance tests append to.
 //!
 //! JUnit is nextest's stable machine-readable output and lists every test that ran with its
 //! outcome. The human-readable output changes between nextest versions, and `cargo nextest
 //! list` cannot tell which tests passed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// Backend a test belongs to, taken from the last segment of its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +132,153 @@ impl TestResults {
     }
 }
 
+/// Which operations of the OpenAPI document the suite's replies exercised, read from the lines
+/// `METHOD /path/template STATUS` that the conformance tests append to the coverage file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OperationCoverage {
+    /// Number of operations in the document.
+    pub operations: usize,
+    /// Operations that no reply exercised, as `METHOD /path/template`.
+    pub unexercised: Vec<String>,
+    /// Operations exercised only by error replies, with the statuses seen.
+    pub without_success: Vec<String>,
+}
+
+impl OperationCoverage {
+    pub fn read(document_path: &Path, coverage_path: &Path) -> Result<OperationCoverage> {
+        let document = std::fs::read_to_string(document_path)
+            .with_context(|| format!("failed to read {}", document_path.display()))?;
+        let document: serde_json::Value = serde_json::from_str(&document)
+            .with_context(|| format!("{} is not valid JSON", document_path.display()))?;
+        // A run whose tests sent no request at all leaves no file, which means no coverage.
+        let recorded = match std::fs::read_to_string(coverage_path) {
+            Ok(recorded) => recorded,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("failed to read {}", coverage_path.display()));
+            }
+        };
+        OperationCoverage::compute(&document, &recorded)
+            .with_context(|| format!("invalid coverage file {}", coverage_path.display()))
+    }
+
+    pub fn compute(document: &serde_json::Value, recorded: &str) -> Result<OperationCoverage> {
+        let Some(paths) = document["paths"].as_object() else {
+            bail!("the OpenAPI document has no `paths` object");
+        };
+        let mut statuses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (template, item) in paths {
+            let Some(methods) = item.as_object() else {
+                continue;
+            };
+            for method in methods
+                .keys()
+                .filter(|key| HTTP_METHODS.contains(&key.as_str()))
+            {
+                statuses.insert(
+                    format!("{} {template}", method.to_uppercase()),
+                    BTreeSet::new(),
+                );
+            }
+        }
+
+        for (number, line) in recorded.lines().enumerate() {
+            let Some((operation, status)) = line.rsplit_once(' ') else {
+                bail!("line {} is not `METHOD /path STATUS`: {line:?}", number + 1);
+            };
+            // An operation that is not in the document comes from a stale committed document,
+            // which the suite's own OpenAPI test reports.
+            if let Some(seen) = statuses.get_mut(operation) {
+                seen.insert(status.to_owned());
+            }
+        }
+
+        let mut coverage = OperationCoverage {
+            operations: statuses.len(),
+            ..OperationCoverage::default()
+        };
+        for (operation, seen) in statuses {
+            if seen.is_empty() {
+                coverage.unexercised.push(operation);
+            } else if !seen.iter().any(|status| status.starts_with('2')) {
+                let seen: Vec<String> = seen.into_iter().collect();
+                coverage
+                    .without_success
+                    .push(format!("{operation} (only {})", seen.join(", ")));
+            }
+        }
+        Ok(coverage)
+    }
+
+    pub fn complete(&self) -> bool {
+        self.unexercised.is_empty() && self.without_success.is_empty()
+    }
+}
+
+/// Keys of an OpenAPI path item that name operations.
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DOCUMENT: &str = r#"{"paths": {
+        "/api/users/": {"get": {}, "post": {}, "parameters": []},
+        "/api/users/{uuid}/": {"get": {}, "delete": {}}
+    }}"#;
+
+    fn coverage(recorded: &str) -> OperationCoverage {
+        let document = serde_json::from_str(DOCUMENT).expect("valid document");
+        OperationCoverage::compute(&document, recorded).expect("valid coverage")
+    }
+
+    #[test]
+    fn coverage_lists_unexercised_operations() {
+        let result = coverage("GET /api/users/ 200\nGET /api/users/ 401\n");
+
+        assert_eq!(result.operations, 4);
+        assert_eq!(
+            result.unexercised,
+            [
+                "DELETE /api/users/{uuid}/",
+                "GET /api/users/{uuid}/",
+                "POST /api/users/"
+            ]
+        );
+        assert!(result.without_success.is_empty());
+        assert!(!result.complete());
+    }
+
+    #[test]
+    fn coverage_lists_operations_without_success() {
+        let result = coverage(
+            "GET /api/users/ 200\nPOST /api/users/ 403\nPOST /api/users/ 400\n\
+             GET /api/users/{uuid}/ 404\nGET /api/users/{uuid}/ 200\nDELETE /api/users/{uuid}/ 204\n",
+        );
+
+        assert!(result.unexercised.is_empty());
+        assert_eq!(result.without_success, ["POST /api/users/ (only 400, 403)"]);
+    }
+
+    #[test]
+    fn coverage_complete_and_ignores_unknown_operations() {
+        let result = coverage(
+            "GET /api/users/ 200\nPOST /api/users/ 201\nGET /api/users/{uuid}/ 200\n\
+             DELETE /api/users/{uuid}/ 204\nGET /api/gone/ 200\n",
+        );
+
+        assert!(result.complete());
+    }
+
+    #[test]
+    fn coverage_rejects_malformed_line() {
+        let document = serde_json::from_str(DOCUMENT).expect("valid document");
+
+        assert!(OperationCoverage::compute(&document, "GET\n").is_err());
+    }
 
     const REPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="nextest-run" tests="5" skipped="2" failures="1" errors="1">

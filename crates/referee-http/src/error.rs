@@ -40,6 +40,16 @@ pub struct StateErrorBody {
 #[schema(example = json!({"name": ["This field is required."]}))]
 pub struct ValidationErrorBody(pub std::collections::BTreeMap<String, Vec<String>>);
 
+/// Body of any 400 response: messages per field for invalid input, an error with a code when
+/// the object's state refuses the action, or a detail when the body is not JSON at all.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BadRequestBody {
+    Fields(ValidationErrorBody),
+    State(StateErrorBody),
+    Detail(DetailBody),
+}
+
 /// An error response.
 #[derive(Debug)]
 pub enum ApiError {

@@ -14,12 +14,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use referee_domain::assignment::{
-    AssignmentProblem, Candidate, ProposalDemand, ReviewerCapacity, solve_greedy,
+    AssignmentProblem, AssignmentSolution, Candidate, ProposalDemand, ReviewerCapacity,
 };
 use referee_domain::enums::{
     AssignmentSource, BatchStatus, CallRole, DisclosureLevel, InvitationStatus, ItemStatus,
-    ProposalState, ReviewState,
+    MatchingAlgorithm, ProposalState, ReviewState,
 };
+use referee_domain::solver::{self, Algorithm, SolveOptions};
 use referee_domain::{Actor, DomainError};
 use serde_json::json;
 use uuid::Uuid;
@@ -1102,13 +1103,98 @@ pub struct GenerateRequest {
 }
 
 /// Outcome of a generation run.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GenerateOutcome {
     pub batches_created: usize,
     pub items_created: usize,
     /// Proposals that got at least one reviewer.
     pub proposals_processed: usize,
     pub skipped_proposals: Vec<SkippedProposal>,
+    /// `minmax`, `hungarian` or `fairflow`.
+    pub algorithm: String,
+    /// Sum of the affinities of the new items (missing affinities count as 0).
+    pub objective_value: f64,
+    /// Lowest and mean, over proposals that got reviewers in this run, of the mean affinity of
+    /// their new reviewers.
+    pub min_proposal_affinity: Option<f64>,
+    pub mean_proposal_affinity: Option<f64>,
+    /// Number of reviewers per count of new items in this run (`"0"`, `"1"`, …).
+    pub load_histogram: std::collections::BTreeMap<String, usize>,
+    /// Proposals that got fewer reviewers than they need, with the reason.
+    pub unfilled_proposals: Vec<UnfilledProposal>,
+}
+
+/// A proposal that did not get all the reviewers it needs in a generation run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfilledProposal {
+    pub proposal_uuid: Uuid,
+    pub proposal_name: String,
+    pub assigned: u32,
+    pub needed: u32,
+    pub reason: String,
+}
+
+/// Sets each reviewer's minimum load: the configured minimum, reduced to what this run can
+/// give every reviewer at once (its capacity, its candidate proposals, and an equal share of
+/// the total demand), so that the minimum balances loads instead of making small runs
+/// infeasible.
+fn apply_min_loads(problem: &mut AssignmentProblem, configured: u32) {
+    if configured == 0 || problem.reviewers.is_empty() {
+        return;
+    }
+    let demand: u64 = problem
+        .proposals
+        .iter()
+        .map(|proposal| u64::from(proposal.reviewers_needed))
+        .sum();
+    let share = u32::try_from(demand / problem.reviewers.len() as u64).unwrap_or(u32::MAX);
+    let mut candidates = vec![0_u32; problem.reviewers.len()];
+    for candidate in &problem.candidates {
+        candidates[candidate.reviewer] += 1;
+    }
+    for (reviewer, count) in problem.reviewers.iter_mut().zip(candidates) {
+        reviewer.min_proposals = configured.min(reviewer.max_proposals).min(count).min(share);
+    }
+}
+
+/// Fills the quality figures of a generation report from the chosen pairs.
+fn report_quality(
+    problem: &AssignmentProblem,
+    solution: &AssignmentSolution,
+    outcome: &mut GenerateOutcome,
+) {
+    outcome.algorithm = solution.algorithm.clone();
+    // Adding 0.0 turns the -0.0 of an empty sum into 0.0.
+    outcome.objective_value = solution.objective(problem) + 0.0;
+
+    let mut per_proposal: HashMap<usize, (f64, u32)> = HashMap::new();
+    let mut loads = vec![0_usize; problem.reviewers.len()];
+    for index in &solution.chosen {
+        let candidate = problem.candidates[*index];
+        let entry = per_proposal.entry(candidate.proposal).or_default();
+        entry.0 += candidate.affinity;
+        entry.1 += 1;
+        loads[candidate.reviewer] += 1;
+    }
+    let means: Vec<f64> = per_proposal
+        .values()
+        .map(|(sum, count)| sum / f64::from(*count))
+        .collect();
+    outcome.min_proposal_affinity = means.iter().copied().reduce(f64::min);
+    outcome.mean_proposal_affinity =
+        (!means.is_empty()).then(|| means.iter().sum::<f64>() / means.len() as f64);
+    for load in loads {
+        *outcome.load_histogram.entry(load.to_string()).or_default() += 1;
+    }
+}
+
+/// The solver algorithm of a matching configuration's `algorithm`.
+fn solver_algorithm(algorithm: MatchingAlgorithm) -> Algorithm {
+    match algorithm {
+        MatchingAlgorithm::Minmax => Algorithm::MinMax,
+        MatchingAlgorithm::Hungarian => Algorithm::Hungarian,
+        MatchingAlgorithm::Fairflow => Algorithm::FairFlow,
+    }
 }
 
 /// Generates draft assignments for the submitted and in-review proposals of a call (managers
@@ -1131,15 +1217,23 @@ pub fn generate_assignments(
         let call = calls::find_visible_call(connection, actor, call_uuid)?;
         call.require_manager(actor)?;
 
+        let matching = configs::matching_config(connection, call_uuid)?;
         let needed = match request.reviewers_per_proposal {
             Some(count) => count,
-            None => match configs::matching_config(connection, call_uuid)? {
+            None => match &matching {
                 Some(config) => u32::try_from(config.min_reviewers_per_proposal)
                     .unwrap_or(0)
                     .max(1),
                 None => DEFAULT_REVIEWERS_PER_PROPOSAL,
             },
         };
+        let algorithm = matching.as_ref().map_or(Algorithm::MinMax, |config| {
+            solver_algorithm(config.algorithm)
+        });
+        // Minimum loads apply only when the call's matching configuration sets them.
+        let min_load = matching.as_ref().map_or(0, |config| {
+            u32::try_from(config.min_proposals_per_reviewer).unwrap_or(0)
+        });
 
         let entries: Vec<PoolEntry> = call_reviewer_pools::table
             .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
@@ -1157,6 +1251,7 @@ pub fn generate_assignments(
                     proposal_name: None,
                     reason: "No accepted reviewers in pool".to_owned(),
                 }],
+                algorithm: algorithm.name().to_owned(),
                 ..GenerateOutcome::default()
             });
         }
@@ -1186,6 +1281,17 @@ pub fn generate_assignments(
 
         let open = assignments::open_assignments(connection, &entry_uuids)?;
         let blocked = assignments::blocked_pairs(connection, call_uuid)?;
+        let reviewer_names: HashMap<Uuid, String> =
+            crate::pool::views(connection, entries.clone())?
+                .into_iter()
+                .map(|view| {
+                    (
+                        view.entry.uuid,
+                        view.reviewer_name()
+                            .unwrap_or_else(|| view.reviewer_email()),
+                    )
+                })
+                .collect();
         let existing: HashSet<(Uuid, Uuid)> = assignment_items::table
             .filter(assignment_items::call_uuid.eq(DbUuid(call_uuid)))
             .select((
@@ -1208,22 +1314,47 @@ pub fn generate_assignments(
             .map(|(reviewer, proposal, score)| ((reviewer.0, proposal.0), score))
             .collect();
 
+        // Repair mode: pending and accepted items of live batches already fill slots, so a
+        // second run only fills what is still open.
+        let mut filled: HashMap<Uuid, u32> = HashMap::new();
+        for proposal in assignment_items::table
+            .inner_join(assignment_batches::table)
+            .filter(assignment_items::call_uuid.eq(DbUuid(call_uuid)))
+            .filter(
+                assignment_items::status
+                    .eq_any([ItemStatus::Pending.as_str(), ItemStatus::Accepted.as_str()]),
+            )
+            .filter(assignment_batches::status.ne(BatchStatus::Cancelled.as_str()))
+            .select(assignment_items::proposal_uuid)
+            .load::<DbUuid>(connection)?
+        {
+            *filled.entry(proposal.0).or_default() += 1;
+        }
+
         let mut problem = AssignmentProblem::default();
         for (uuid, name) in &proposal_rows {
+            let open_slots = needed.saturating_sub(filled.get(&uuid.0).copied().unwrap_or(0));
+            if open_slots == 0 {
+                continue;
+            }
             problem.proposals.push(ProposalDemand {
                 uuid: uuid.0,
                 name: name.clone(),
-                reviewers_needed: needed,
+                reviewers_needed: open_slots,
             });
         }
         for entry in &entries {
             let used = open.get(&entry.uuid).copied().unwrap_or(0);
             let room = (i64::from(entry.max_assignments) - used).max(0);
+            let max_proposals = u32::try_from(room).unwrap_or(u32::MAX);
             problem.reviewers.push(ReviewerCapacity {
                 uuid: entry.uuid,
-                name: entry.invited_email.clone(),
+                name: reviewer_names
+                    .get(&entry.uuid)
+                    .cloned()
+                    .unwrap_or_else(|| entry.invited_email.clone()),
                 min_proposals: 0,
-                max_proposals: u32::try_from(room).unwrap_or(u32::MAX),
+                max_proposals,
             });
         }
         for (proposal_index, proposal) in problem.proposals.iter().enumerate() {
@@ -1245,7 +1376,21 @@ pub fn generate_assignments(
                 });
             }
         }
-        let solution = solve_greedy(&problem);
+        apply_min_loads(&mut problem, min_load);
+        let solved = solver::solve(
+            &problem,
+            &SolveOptions {
+                allow_unfilled: true,
+                algorithm,
+            },
+        )
+        .map_err(|infeasible| {
+            DomainError::invalid_state(
+                "assignment_infeasible",
+                format!("{} {}", infeasible.message, infeasible.suggestion),
+            )
+        })?;
+        let solution = solved.solution;
 
         let mut outcome = GenerateOutcome::default();
         let mut drafts: HashMap<Uuid, Batch> = HashMap::new();
@@ -1283,16 +1428,24 @@ pub fn generate_assignments(
         }
         outcome.proposals_processed = served.len();
         for unfilled in &solution.unfilled {
+            let proposal = &problem.proposals[unfilled.proposal];
+            outcome.unfilled_proposals.push(UnfilledProposal {
+                proposal_uuid: proposal.uuid,
+                proposal_name: proposal.name.clone(),
+                assigned: unfilled.assigned,
+                needed: unfilled.needed,
+                reason: unfilled.reason.clone(),
+            });
             if unfilled.assigned > 0 {
                 continue;
             }
-            let proposal = &problem.proposals[unfilled.proposal];
             outcome.skipped_proposals.push(SkippedProposal {
                 proposal_uuid: Some(proposal.uuid),
                 proposal_name: Some(proposal.name.clone()),
                 reason: unfilled.reason.clone(),
             });
         }
+        report_quality(&problem, &solution, &mut outcome);
 
         audit::record(
             connection,

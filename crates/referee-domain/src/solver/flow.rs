@@ -110,7 +110,7 @@ impl FlowNetwork {
     }
 
     /// Replaces the flow and the potentials with those computed by another method. `flows`
-    /// holds the flow of each added arc (arc id `2k` at index `k`) and must stay within the
+    /// contains the flow of each added arc (arc id `2k` at index `k`) and must stay within the
     /// capacities the network was built with, which must not have carried flow yet.
     pub(crate) fn load_solution(&mut self, flows: &[i64], potentials: &[i64]) {
         assert_eq!(flows.len() * 2, self.head.len(), "one flow per added arc");

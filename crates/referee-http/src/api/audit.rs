@@ -12,7 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -81,7 +82,7 @@ impl AuditEventOut {
     responses(
         (status = 200, description = "One page of events", body = Vec<AuditEventOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not read the log", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),

@@ -20,7 +20,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ArrayResponse, ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -395,7 +396,32 @@ pub struct GenerateOut {
     pub items_created: usize,
     /// Proposals that got at least one reviewer.
     pub proposals_processed: usize,
+    /// Proposals that got no reviewer, with the reason.
     pub skipped_proposals: Vec<SkippedProposalOut>,
+    /// Solver used: `minmax`, `hungarian` or `fairflow` (the call's matching configuration;
+    /// `minmax` by default). The solution maximises the total affinity exactly.
+    pub algorithm: String,
+    /// Sum of the affinities of the new items; missing affinities count as 0.
+    pub objective_value: f64,
+    /// Lowest, over proposals that got reviewers in this run, of the mean affinity of their
+    /// new reviewers; null when nothing was assigned.
+    pub min_proposal_affinity: Option<f64>,
+    /// Mean of the same per-proposal values; null when nothing was assigned.
+    pub mean_proposal_affinity: Option<f64>,
+    /// Number of reviewers by how many new items each got in this run.
+    pub load_histogram: std::collections::BTreeMap<String, usize>,
+    /// Proposals that got fewer reviewers than they need.
+    pub unfilled_proposals: Vec<UnfilledProposalOut>,
+}
+
+/// A proposal that got fewer reviewers than it needs in a generation run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnfilledProposalOut {
+    pub proposal_uuid: HexUuid,
+    pub proposal_name: String,
+    pub assigned: u32,
+    pub needed: u32,
+    pub reason: String,
 }
 
 /// Body of a send-all.
@@ -444,7 +470,7 @@ fn path_uuid(text: &str) -> ApiResult<uuid::Uuid> {
     responses(
         (status = 200, description = "One page of batches", body = Vec<BatchOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -544,7 +570,7 @@ async fn apply_notes(
     request_body = BatchNotesRequest,
     responses(
         (status = 200, description = "Updated", body = BatchDetailOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -569,7 +595,7 @@ pub async fn update_batch(
     request_body = BatchNotesRequest,
     responses(
         (status = 200, description = "Updated", body = BatchDetailOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -620,7 +646,7 @@ pub async fn delete_batch(
     request_body = SendRequest,
     responses(
         (status = 200, description = "Sent", body = SendOut),
-        (status = 400, description = "The batch is not a draft", body = StateErrorBody),
+        (status = 400, description = "The batch is not a draft", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -654,7 +680,7 @@ pub async fn send_batch(
     params(("uuid" = String, Path, description = "Batch UUID")),
     responses(
         (status = 200, description = "Cancelled", body = CancelOut),
-        (status = 400, description = "The batch is neither draft nor sent", body = StateErrorBody),
+        (status = 400, description = "The batch is neither draft nor sent", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -685,7 +711,7 @@ pub async fn cancel_batch(
     request_body = ExtendDeadlineRequest,
     responses(
         (status = 200, description = "The new deadline and status", body = ExtendDeadlineOut),
-        (status = 400, description = "The batch is neither sent nor expired, or the deadline is not in the future", body = StateErrorBody),
+        (status = 400, description = "The batch is neither sent nor expired, or the deadline is not in the future", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -794,7 +820,7 @@ pub async fn retrieve_my_batch(
     request_body = ManualAssignmentRequest,
     responses(
         (status = 200, description = "The batch and what was created or skipped", body = ManualAssignmentOut),
-        (status = 400, description = "Invalid field, or the workload limit would be exceeded", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the workload limit would be exceeded", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -849,7 +875,7 @@ pub async fn create_manual_assignment(
     request_body = GenerateRequestBody,
     responses(
         (status = 200, description = "What was created and which proposals got no reviewer", body = GenerateOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -903,6 +929,22 @@ pub async fn generate_assignments(
             .into_iter()
             .map(SkippedProposalOut::from)
             .collect(),
+        algorithm: outcome.algorithm,
+        objective_value: outcome.objective_value,
+        min_proposal_affinity: outcome.min_proposal_affinity,
+        mean_proposal_affinity: outcome.mean_proposal_affinity,
+        load_histogram: outcome.load_histogram,
+        unfilled_proposals: outcome
+            .unfilled_proposals
+            .into_iter()
+            .map(|unfilled| UnfilledProposalOut {
+                proposal_uuid: unfilled.proposal_uuid.into(),
+                proposal_name: unfilled.proposal_name,
+                assigned: unfilled.assigned,
+                needed: unfilled.needed,
+                reason: unfilled.reason,
+            })
+            .collect(),
     }))
 }
 
@@ -915,7 +957,7 @@ pub async fn generate_assignments(
     request_body = SendAllRequest,
     responses(
         (status = 200, description = "How many batches were sent and skipped", body = SendAllOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),

@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use crate::api::common::{check, list_page};
 use crate::api::roles::{RoleHolderOut, RoleRequest};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -248,7 +249,7 @@ fn check_review_duration(days: Option<Option<i32>>, errors: &mut FieldErrors) {
     responses(
         (status = 200, description = "One page of calls", body = Vec<CallOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -289,7 +290,7 @@ pub async fn list_calls(
     ),
     responses(
         (status = 200, description = "Count in X-Result-Count", headers(("x-result-count" = i64, description = "Number of matching rows"))),
-        (status = 400, description = "Invalid filter"),
+        (status = 400, description = "Invalid filter", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials"),
     )
 )]
@@ -310,7 +311,7 @@ pub async fn count_calls(
     request_body = CallRequest,
     responses(
         (status = 201, description = "Created", body = CallOut),
-        (status = 400, description = "Invalid field, or unknown organisation", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, or unknown organisation", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the organisation", body = DetailBody),
     )
@@ -390,7 +391,7 @@ async fn apply_call_update(
     request_body = CallRequest,
     responses(
         (status = 200, description = "Updated", body = CallOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call or the new organisation", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -428,7 +429,7 @@ pub async fn update_call(
     request_body = CallPatch,
     responses(
         (status = 200, description = "Updated", body = CallOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call or the new organisation", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -525,7 +526,7 @@ pub async fn list_rounds(
     request_body = RoundRequest,
     responses(
         (status = 201, description = "Created", body = RoundOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -619,7 +620,7 @@ async fn apply_round_update(
     request_body = RoundRequest,
     responses(
         (status = 200, description = "Updated", body = RoundOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call or round not found or not visible", body = DetailBody),
@@ -652,7 +653,7 @@ pub async fn update_round(
     request_body = RoundPatch,
     responses(
         (status = 200, description = "Updated", body = RoundOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call or round not found or not visible", body = DetailBody),
@@ -750,7 +751,7 @@ pub async fn list_call_users(
     request_body = RoleRequest,
     responses(
         (status = 201, description = "The grant", body = RoleHolderOut),
-        (status = 400, description = "Unknown user or role", body = ValidationErrorBody),
+        (status = 400, description = "Unknown user or role", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -804,7 +805,7 @@ pub async fn add_call_user(
     request_body = RoleRequest,
     responses(
         (status = 200, description = "Revoked", body = DetailBody),
-        (status = 400, description = "Unknown role, or the user does not hold it", body = ValidationErrorBody),
+        (status = 400, description = "Unknown role, or the user does not hold it", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

@@ -22,7 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -225,7 +226,7 @@ pub async fn retrieve_coi_configuration(
     request_body = CoiConfigurationPatch,
     responses(
         (status = 200, description = "The updated configuration", body = CoiConfigurationOut),
-        (status = 400, description = "Invalid field, unknown type code, or a type in two lists", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown type code, or a type in two lists", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -396,7 +397,7 @@ pub async fn retrieve_matching_configuration(
     request_body = MatchingConfigurationPatch,
     responses(
         (status = 200, description = "The updated configuration", body = MatchingConfigurationOut),
-        (status = 400, description = "Invalid field, weights not summing to 1, or a minimum above its maximum", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, weights not summing to 1, or a minimum above its maximum", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -611,7 +612,7 @@ pub async fn retrieve_call_assignment_configuration(
     request_body = AssignmentConfigurationRequest,
     responses(
         (status = 200, description = "The updated configuration", body = AssignmentConfigurationOut),
-        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = ValidationErrorBody),
+        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -732,7 +733,7 @@ async fn change_by_uuid(
     request_body = AssignmentConfigurationRequest,
     responses(
         (status = 200, description = "Updated", body = AssignmentConfigurationOut),
-        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = ValidationErrorBody),
+        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -757,7 +758,7 @@ pub async fn replace_assignment_configuration(
     request_body = AssignmentConfigurationRequest,
     responses(
         (status = 200, description = "Updated", body = AssignmentConfigurationOut),
-        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = ValidationErrorBody),
+        (status = 400, description = "Value out of range, or a reminder not before the deadline", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

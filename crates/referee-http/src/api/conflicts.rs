@@ -22,7 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ArrayResponse, ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -225,7 +226,7 @@ fn single_choice<E: referee_domain::enums::WireEnum>(
     responses(
         (status = 200, description = "One page of conflicts", body = Vec<ConflictOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -287,7 +288,7 @@ pub async fn count_conflicts(
     request_body = ConflictRequest,
     responses(
         (status = 201, description = "Recorded with status pending", body = ConflictOut),
-        (status = 400, description = "Invalid field, unknown reference, or reviewer not in the pool", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown reference, or reviewer not in the pool", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
     )
@@ -381,7 +382,7 @@ async fn apply_changes(
     request_body = ConflictPatch,
     responses(
         (status = 200, description = "Updated", body = ConflictOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -411,7 +412,7 @@ pub async fn update_conflict(
     request_body = ConflictPatch,
     responses(
         (status = 200, description = "Updated", body = ConflictOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -482,7 +483,7 @@ async fn decide(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The dismissed conflict", body = ConflictOut),
-        (status = 400, description = "Invalid field, or the conflict changed meanwhile", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the conflict changed meanwhile", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -508,7 +509,7 @@ pub async fn dismiss_conflict(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The waived conflict", body = ConflictOut),
-        (status = 400, description = "Missing management plan or invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Missing management plan or invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -534,7 +535,7 @@ pub async fn waive_conflict(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The recused conflict", body = ConflictOut),
-        (status = 400, description = "Invalid field, or the conflict changed meanwhile", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the conflict changed meanwhile", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -563,7 +564,7 @@ pub async fn recuse_conflict(
     responses(
         (status = 200, description = "The call's conflicts", body = Vec<ConflictOut>,
             headers(("x-result-count" = i64, description = "Number of conflicts"))),
-        (status = 400, description = "Invalid filter", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not read the call's conflicts", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),

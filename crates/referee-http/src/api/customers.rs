@@ -16,7 +16,8 @@ use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
 use crate::api::roles::{RoleHolderOut, RoleRequest};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -122,7 +123,7 @@ fn path_uuid(text: &str) -> ApiResult<uuid::Uuid> {
     responses(
         (status = 200, description = "One page of organisations", body = Vec<CustomerOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -174,7 +175,7 @@ pub async fn count_customers(
     request_body = CustomerRequest,
     responses(
         (status = 201, description = "Created", body = CustomerOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not staff", body = DetailBody),
     )
@@ -246,7 +247,7 @@ async fn apply_update(
     request_body = CustomerRequest,
     responses(
         (status = 200, description = "Updated", body = CustomerOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -276,7 +277,7 @@ pub async fn update_customer(
     request_body = CustomerPatch,
     responses(
         (status = 200, description = "Updated", body = CustomerOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -370,7 +371,7 @@ pub async fn list_customer_users(
     request_body = RoleRequest,
     responses(
         (status = 201, description = "The grant", body = RoleHolderOut),
-        (status = 400, description = "Unknown user or role", body = ValidationErrorBody),
+        (status = 400, description = "Unknown user or role", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not grant roles here", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -430,7 +431,7 @@ pub async fn add_customer_user(
     request_body = RoleRequest,
     responses(
         (status = 200, description = "Revoked", body = DetailBody),
-        (status = 400, description = "Unknown role, or the user does not hold it", body = ValidationErrorBody),
+        (status = 400, description = "Unknown role, or the user does not hold it", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not revoke roles here", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::{ApiError, ApiResult, BadRequestBody, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -258,7 +258,7 @@ fn has_coi_filter(params: &Params) -> Option<bool> {
     responses(
         (status = 200, description = "One page of items", body = Vec<ItemOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -304,7 +304,7 @@ pub async fn list_items(
         ("min_affinity_score" = Option<f64>, Query, description = "Minimum affinity score"),
     ),
     responses((status = 200, description = "Count in X-Result-Count", headers(("x-result-count" = i64, description = "Number of matching rows"))),
-        (status = 400, description = "Invalid filter"),
+        (status = 400, description = "Invalid filter", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials"))
 )]
 pub async fn count_items(
@@ -326,7 +326,7 @@ pub async fn count_items(
     request_body = ItemCreateRequest,
     responses(
         (status = 201, description = "Created", body = ItemOut),
-        (status = 400, description = "Batch not a visible draft, proposal outside the call or already in the batch (field errors), or workload limit reached (error and code)", body = ValidationErrorBody),
+        (status = 400, description = "Batch not a visible draft, proposal outside the call or already in the batch (field errors), or workload limit reached (error and code)", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the batch's call", body = DetailBody),
     )
@@ -396,7 +396,7 @@ async fn apply_update(
     request_body = ItemUpdateRequest,
     responses(
         (status = 200, description = "Updated", body = ItemOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the item's call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -421,7 +421,7 @@ pub async fn update_item(
     request_body = ItemUpdateRequest,
     responses(
         (status = 200, description = "Updated", body = ItemOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the item's call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -470,7 +470,7 @@ pub async fn delete_item(
     params(("uuid" = String, Path, description = "Item UUID")),
     responses(
         (status = 200, description = "Accepted; the review is created", body = ItemAnswerOut),
-        (status = 400, description = "Deadline passed, not pending, unresolved COI or no reviewer profile", body = StateErrorBody),
+        (status = 400, description = "Deadline passed, not pending, unresolved COI or no reviewer profile", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not the item's reviewer", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -502,7 +502,7 @@ pub async fn accept_item(
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = ItemAnswerOut),
-        (status = 400, description = "Deadline passed or not pending (error and code), or a reason that is not a string", body = StateErrorBody),
+        (status = 400, description = "Deadline passed or not pending (error and code), or a reason that is not a string", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not the item's reviewer", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -538,7 +538,7 @@ pub async fn decline_item(
     ),
     responses(
         (status = 200, description = "Suggestions, best first", body = SuggestionsOut),
-        (status = 400, description = "Item not declined (error and code), or an invalid limit", body = StateErrorBody),
+        (status = 400, description = "Item not declined (error and code), or an invalid limit", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the item's call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -583,7 +583,7 @@ pub async fn suggest_alternatives(
     request_body = ReassignItemRequest,
     responses(
         (status = 200, description = "Reassigned", body = ReassignOut),
-        (status = 400, description = "Invalid body (field errors), or the item, the pool entry or the workload refuses it (error and code)", body = StateErrorBody),
+        (status = 400, description = "Invalid body (field errors), or the item, the pool entry or the workload refuses it (error and code)", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the item's call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -622,7 +622,7 @@ pub async fn reassign_item(
     request_body = ForceUnblockRequest,
     responses(
         (status = 200, description = "Unblocked", body = ItemOut),
-        (status = 400, description = "Item not COI-blocked (error and code), or a missing or blank override_reason", body = StateErrorBody),
+        (status = 400, description = "Item not COI-blocked (error and code), or a missing or blank override_reason", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the item's call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

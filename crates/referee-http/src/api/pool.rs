@@ -17,7 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ArrayResponse, ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -273,7 +274,7 @@ pub async fn list_call_pool(
     request_body = InviteReviewersRequest,
     responses(
         (status = 201, description = "Created entries (skipped profiles are not listed)", body = Vec<PoolEntryOut>),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -323,7 +324,7 @@ pub async fn invite_reviewers(
     request_body = InviteByEmailRequest,
     responses(
         (status = 201, description = "The new entry", body = PoolEntryOut),
-        (status = 400, description = "Invalid or already invited e-mail", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or already invited e-mail", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Call not found or not visible", body = DetailBody),
@@ -368,7 +369,7 @@ pub async fn invite_by_email(
     responses(
         (status = 200, description = "One page of entries", body = Vec<PoolEntryOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -451,7 +452,7 @@ pub async fn retrieve_pool_entry(
     request_body = PoolEntryPatch,
     responses(
         (status = 200, description = "The new limit", body = PoolEntryPatchOut),
-        (status = 400, description = "Limit out of range", body = ValidationErrorBody),
+        (status = 400, description = "Limit out of range", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -513,7 +514,7 @@ fn declared_conflicts(body: Value) -> ApiResult<Vec<DeclaredConflict>> {
     request_body(content = Vec<DeclaredConflictRequest>, description = "Declared conflicts; may be empty or omitted"),
     responses(
         (status = 200, description = "Accepted", body = AcceptedOut),
-        (status = 400, description = "Already answered, expired, profile missing or unpublished, or an invalid declaration", body = StateErrorBody),
+        (status = 400, description = "Already answered, expired, profile missing or unpublished, or an invalid declaration", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not the invitee", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -549,7 +550,7 @@ pub async fn accept_pool_invitation(
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = DetailBody),
-        (status = 400, description = "Missing reason, already answered or expired", body = StateErrorBody),
+        (status = 400, description = "Missing reason, already answered or expired", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not the invitee", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -585,7 +586,7 @@ pub async fn decline_pool_invitation(
     request_body = ForceAcceptRequest,
     responses(
         (status = 200, description = "The accepted entry", body = PoolEntryOut),
-        (status = 400, description = "Missing reason, already accepted, or no reviewer profile", body = StateErrorBody),
+        (status = 400, description = "Missing reason, already accepted, or no reviewer profile", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -619,7 +620,7 @@ pub async fn force_accept_pool_invitation(
     params(("uuid" = String, Path, description = "Pool entry UUID")),
     responses(
         (status = 200, description = "The reopened entry", body = PoolEntryOut),
-        (status = 400, description = "The invitation was already accepted or declined", body = StateErrorBody),
+        (status = 400, description = "The invitation was already accepted or declined", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

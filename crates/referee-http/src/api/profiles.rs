@@ -26,7 +26,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -95,6 +96,14 @@ const MAX_VENUE: usize = 255;
 const FIRST_PUBLICATION_YEAR: i64 = 1900;
 
 // Response bodies.
+
+/// A co-author of a publication: a name, or an object with the name and an ORCID iD.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Coauthor {
+    Person { name: String, orcid: Option<String> },
+    Name(String),
+}
 
 /// A reviewer profile with its nested records.
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,7 +255,7 @@ pub struct PublicationOut {
     #[serde(rename = "abstract")]
     pub abstract_text: String,
     /// Co-authors: `{"name", "orcid"}` objects or name strings.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Coauthor>)]
     pub coauthors: Value,
     /// Identifiers in other databases, such as `{"pubmed": "…"}`.
     #[schema(value_type = Object)]
@@ -403,7 +412,7 @@ pub struct PublicationRequest {
     pub abstract_text: Option<String>,
     /// `{"name", "orcid"}` objects or name strings.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<Coauthor>>)]
     pub coauthors: Option<Value>,
     /// A JSON object of identifiers in other databases.
     #[serde(default)]
@@ -878,7 +887,7 @@ const PROFILE_ORDERING: &[(&str, ProfileOrder)] = &[("created", ProfileOrder::Cr
     responses(
         (status = 200, description = "One page of profiles", body = Vec<ProfileOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -948,7 +957,7 @@ fn new_profile(body: ProfileRequest) -> ApiResult<NewProfile> {
     request_body = ProfileRequest,
     responses(
         (status = 201, description = "Created, unpublished", body = ProfileOut),
-        (status = 400, description = "Invalid field, or the user already has a profile", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, or the user already has a profile", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "A user who is not staff named another user", body = DetailBody),
     )
@@ -999,7 +1008,7 @@ pub async fn retrieve_own_profile(
     request_body = ProfileRequest,
     responses(
         (status = 200, description = "The caller's profile, existing or just created", body = ProfileOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -1030,7 +1039,7 @@ pub async fn get_or_create_own_profile(
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "Updated", body = ProfileOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 404, description = "The caller has no profile", body = DetailBody),
     )
@@ -1106,7 +1115,7 @@ async fn apply_profile_update(
     request_body = ProfileRequest,
     responses(
         (status = 200, description = "Updated", body = ProfileOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1138,7 +1147,7 @@ pub async fn update_profile(
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "Updated", body = ProfileOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1324,7 +1333,7 @@ pub async fn count_affiliations(
     request_body = AffiliationRequest,
     responses(
         (status = 201, description = "Created", body = AffiliationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Profile not found or not visible", body = DetailBody),
@@ -1409,7 +1418,7 @@ async fn apply_affiliation_update(
     request_body = AffiliationRequest,
     responses(
         (status = 200, description = "Updated", body = AffiliationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1434,7 +1443,7 @@ pub async fn update_affiliation(
     request_body = AffiliationPatch,
     responses(
         (status = 200, description = "Updated", body = AffiliationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1542,7 +1551,7 @@ pub async fn count_expertise(
     request_body = ExpertiseRequest,
     responses(
         (status = 201, description = "Created", body = ExpertiseOut),
-        (status = 400, description = "Invalid field, or the keyword is already listed", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, or the keyword is already listed", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Profile not found or not visible", body = DetailBody),
@@ -1616,7 +1625,7 @@ async fn apply_expertise_update(
     request_body = ExpertiseRequest,
     responses(
         (status = 200, description = "Updated", body = ExpertiseOut),
-        (status = 400, description = "Invalid field, or the keyword is already listed", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, or the keyword is already listed", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1641,7 +1650,7 @@ pub async fn update_expertise(
     request_body = ExpertisePatch,
     responses(
         (status = 200, description = "Updated", body = ExpertiseOut),
-        (status = 400, description = "Invalid field, or the keyword is already listed", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, or the keyword is already listed", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1749,7 +1758,7 @@ pub async fn count_publications(
     request_body = PublicationRequest,
     responses(
         (status = 201, description = "Created", body = PublicationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Profile not found or not visible", body = DetailBody),
@@ -1823,7 +1832,7 @@ async fn apply_publication_update(
     request_body = PublicationRequest,
     responses(
         (status = 200, description = "Updated", body = PublicationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -1848,7 +1857,7 @@ pub async fn update_publication(
     request_body = PublicationPatch,
     responses(
         (status = 200, description = "Updated", body = PublicationOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the profile", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::{ApiError, ApiResult, BadRequestBody, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ArrayResponse, ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -321,7 +321,7 @@ fn new_team_member(
     responses(
         (status = 200, description = "One page of proposals", body = Vec<ProposalOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -364,7 +364,7 @@ pub async fn list_proposals(
         ("name" = Option<String>, Query, description = "Case-insensitive substring of the name"),
     ),
     responses((status = 200, description = "Count in X-Result-Count", headers(("x-result-count" = i64, description = "Number of matching rows"))),
-        (status = 400, description = "Invalid filter"),
+        (status = 400, description = "Invalid filter", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials"))
 )]
 pub async fn count_proposals(
@@ -385,7 +385,7 @@ pub async fn count_proposals(
     request_body = ProposalCreateRequest,
     responses(
         (status = 201, description = "Created as a draft", body = ProposalOut),
-        (status = 400, description = "Invalid field, unknown round or call not active", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown round or call not active", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -472,7 +472,7 @@ async fn apply_update(
     request_body = ProposalRequest,
     responses(
         (status = 200, description = "Updated", body = ProposalOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it, or the creator after it left draft", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -503,7 +503,7 @@ pub async fn update_proposal(
     request_body = ProposalPatch,
     responses(
         (status = 200, description = "Updated", body = ProposalOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change it, or the creator after it left draft", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -557,7 +557,7 @@ pub async fn delete_proposal(
     params(("uuid" = String, Path, description = "Proposal UUID")),
     responses(
         (status = 200, description = "Submitted", body = ProposalOut),
-        (status = 400, description = "The proposal is not a draft (code proposal_not_draft)", body = StateErrorBody),
+        (status = 400, description = "The proposal is not a draft (code proposal_not_draft)", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is neither the creator nor a manager", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -598,7 +598,7 @@ async fn decide(
     params(("uuid" = String, Path, description = "Proposal UUID")),
     responses(
         (status = 200, description = "Accepted", body = ProposalOut),
-        (status = 400, description = "The proposal is neither submitted nor in review (code proposal_not_under_review)", body = StateErrorBody),
+        (status = 400, description = "The proposal is neither submitted nor in review (code proposal_not_under_review)", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -621,7 +621,7 @@ pub async fn approve_proposal(
     params(("uuid" = String, Path, description = "Proposal UUID")),
     responses(
         (status = 200, description = "Rejected", body = ProposalOut),
-        (status = 400, description = "The proposal is neither submitted nor in review (code proposal_not_under_review)", body = StateErrorBody),
+        (status = 400, description = "The proposal is neither submitted nor in review (code proposal_not_under_review)", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -676,7 +676,7 @@ pub async fn list_team_members(
     request_body = TeamMemberRequest,
     responses(
         (status = 201, description = "Added", body = TeamMemberOut),
-        (status = 400, description = "Invalid field, unknown user, or the user is already on the team", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown user, or the user is already on the team", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the team", body = DetailBody),
         (status = 404, description = "Proposal not found or not visible", body = DetailBody),
@@ -741,7 +741,7 @@ pub async fn retrieve_team_member(
     request_body = TeamMemberPatch,
     responses(
         (status = 200, description = "Updated", body = TeamMemberOut),
-        (status = 400, description = "Invalid field, unknown user, or the user is already on the team", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field, unknown user, or the user is already on the team", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not change the team", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

@@ -16,7 +16,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, StateErrorBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -227,7 +228,7 @@ fn check_comments(patch: &ReviewPatch, errors: &mut FieldErrors) {
     responses(
         (status = 200, description = "One page of reviews", body = Vec<ReviewOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid filter or ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid filter or ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -341,7 +342,7 @@ async fn apply_patch(
     request_body = ReviewPatch,
     responses(
         (status = 200, description = "Updated", body = ReviewOut),
-        (status = 400, description = "Invalid field, or the review is no longer in review", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the review is no longer in review", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is neither the reviewer nor staff", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -366,7 +367,7 @@ pub async fn update_review(
     request_body = ReviewPatch,
     responses(
         (status = 200, description = "Updated", body = ReviewOut),
-        (status = 400, description = "Invalid field, or the review is no longer in review", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the review is no longer in review", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is neither the reviewer nor staff", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -391,7 +392,7 @@ pub async fn partial_update_review(
     request_body = SubmitRequest,
     responses(
         (status = 200, description = "The submitted review", body = ReviewOut),
-        (status = 400, description = "Invalid field, or the review is no longer in review", body = StateErrorBody),
+        (status = 400, description = "Invalid field, or the review is no longer in review", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not the reviewer", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
@@ -428,7 +429,7 @@ pub async fn submit_review(
     params(("uuid" = String, Path, description = "Review UUID")),
     responses(
         (status = 200, description = "The rejected review", body = ReviewOut),
-        (status = 400, description = "The review is already rejected", body = StateErrorBody),
+        (status = 400, description = "The review is already rejected", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller does not manage the call", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),

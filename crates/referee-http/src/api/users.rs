@@ -11,7 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::common::{check, list_page};
-use crate::error::{ApiError, ApiResult, DetailBody, ValidationErrorBody};
+use crate::error::BadRequestBody;
+use crate::error::{ApiError, ApiResult, DetailBody};
 use crate::extract::{Auth, JsonBody, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
@@ -130,7 +131,7 @@ fn path_uuid(text: &str) -> ApiResult<uuid::Uuid> {
     responses(
         (status = 200, description = "One page of users", body = Vec<UserOut>,
             headers(("x-result-count" = i64, description = "Number of matching rows"), ("link" = String, description = "First, previous, next and last page"))),
-        (status = 400, description = "Invalid ordering", body = ValidationErrorBody),
+        (status = 400, description = "Invalid ordering", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
     )
 )]
@@ -192,7 +193,7 @@ fn require_staff(actor: &Actor, action: &str) -> ApiResult<()> {
     request_body = UserRequest,
     responses(
         (status = 201, description = "Created", body = UserOut),
-        (status = 400, description = "Invalid or taken username, invalid e-mail", body = ValidationErrorBody),
+        (status = 400, description = "Invalid or taken username, invalid e-mail", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller is not staff", body = DetailBody),
     )
@@ -278,7 +279,7 @@ pub async fn retrieve_user(
     request_body = UserPatch,
     responses(
         (status = 200, description = "Updated", body = UserOut),
-        (status = 400, description = "Invalid field", body = ValidationErrorBody),
+        (status = 400, description = "Invalid field", body = BadRequestBody),
         (status = 401, description = "No or invalid credentials", body = DetailBody),
         (status = 403, description = "Caller may not make this change", body = DetailBody),
         (status = 404, description = "Not found or not visible", body = DetailBody),
