@@ -215,8 +215,8 @@ fn run_referee(instance: &Instance, ortools: Option<OrToolsOutcome>) -> Result<O
     })
 }
 
-/// Resets VmHWM to the current resident size, so that the next read
-/// covers the solve only. The problem itself stays resident and is counted.
+/// Resets VmHWM to the current resident size, so that the next read covers the solve only.
+/// The problem itself stays resident and is counted.
 fn reset_peak_memory() {
     if let Err(error) = std::fs::write("/proc/self/clear_refs", "5") {
         eprintln!(

@@ -10,6 +10,7 @@ use url::Url;
 use crate::database::{self, ServerOptions, TEMPLATE_DATABASE};
 use crate::interrupt;
 use crate::report::{Group, OperationCoverage, TestResults};
+use crate::schemathesis;
 use crate::workspace::Workspace;
 
 /// nextest profile defined by the tool config below. Its JUnit report is how the results are
@@ -57,6 +58,25 @@ pub struct ConformanceArgs {
     #[arg(long)]
     keep_database: bool,
 
+    /// After the tests, run schemathesis (PyPI, pinned in
+    /// xtask/scripts/requirements-schemathesis.txt and installed into
+    /// <target dir>/conformance/venv) against a live server on a loopback port with a new SQLite
+    /// database and seeded data, as a reviewer and as staff. It fails on a 5xx response, a
+    /// status the OpenAPI document does not list for the operation, or a body that violates
+    /// its schema. Reports go to <target dir>/conformance/schemathesis/. Needs python3 with
+    /// venv and access to PyPI on the first run. Off by default because the server does not
+    /// pass it yet.
+    #[arg(long)]
+    schemathesis: bool,
+
+    /// Maximum number of generated test cases per operation and phase in the schemathesis step.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    schemathesis_examples: u32,
+
+    /// Random seed of the schemathesis step; the same seed generates the same requests.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    schemathesis_seed: u64,
+
     /// Extra arguments for `cargo nextest run`, given after `--`, for example
     /// `cargo xtask conformance -- -E 'test(/::postgres$/)'`. `--profile` is not allowed,
     /// because the run needs its own profile for the JUnit report.
@@ -88,7 +108,21 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
     // Every guard inside run_with_database has stopped the server by the time it returns, so
     // the messages of the shutdown come before the report and the report ends the output.
     let outcome = run_with_database(&args, workspace)?;
+    let schemathesis = if args.schemathesis {
+        let options = schemathesis::Options {
+            max_examples: args.schemathesis_examples,
+            seed: args.schemathesis_seed,
+        };
+        let result = output_dir(workspace)
+            .and_then(|dir| schemathesis::run(workspace, &dir, &options));
+        interrupt::check()?;
+        Some(result)
+    } else {
+        None
+    };
     print_report(&outcome);
+    print_schemathesis(schemathesis.as_ref());
+    print_totals(&outcome);
 
     let failed = outcome
         .results
@@ -98,7 +132,12 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
         .coverage
         .as_ref()
         .is_some_and(|coverage| !coverage.complete());
-    if failed || uncovered || !outcome.nextest_status.success() {
+    let schemathesis_failed = schemathesis.as_ref().is_some_and(|result| {
+        result
+            .as_ref()
+            .map_or(true, |runs| runs.iter().any(|run| !run.passed))
+    });
+    if failed || uncovered || schemathesis_failed || !outcome.nextest_status.success() {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -263,7 +302,6 @@ fn print_report(outcome: &RunOutcome) {
 
     let Some(results) = &outcome.results else {
         println!("  no tests ran (no JUnit report)");
-        println!("0 passed, 0 failed");
         return;
     };
 
@@ -284,7 +322,14 @@ fn print_report(outcome: &RunOutcome) {
         }
     }
     print_coverage(outcome.coverage.as_ref());
+}
 
+/// Prints the closing line `N passed, M failed`, which counts the nextest tests only.
+fn print_totals(outcome: &RunOutcome) {
+    let Some(results) = &outcome.results else {
+        println!("0 passed, 0 failed");
+        return;
+    };
     let total = results.total();
     if results.skipped > 0 {
         println!(
@@ -293,6 +338,32 @@ fn print_report(outcome: &RunOutcome) {
         );
     } else {
         println!("{} passed, {} failed", total.passed, total.failed);
+    }
+}
+
+fn print_schemathesis(result: Option<&Result<Vec<schemathesis::RunResult>>>) {
+    let Some(result) = result else {
+        return;
+    };
+    let runs = match result {
+        Ok(runs) => runs,
+        Err(error) => {
+            println!("  schemathesis: failed to run: {error:#}");
+            return;
+        }
+    };
+    for run in runs {
+        let verdict = if run.passed { "passed" } else { "FAILED" };
+        println!(
+            "  schemathesis as {}: {verdict} (log: {})",
+            run.caller,
+            run.log.display()
+        );
+        if !run.passed {
+            for line in &run.summary {
+                println!("    {line}");
+            }
+        }
     }
 }
 

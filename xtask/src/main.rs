@@ -8,7 +8,9 @@ mod docker;
 mod interrupt;
 mod local_cluster;
 mod openapi;
+mod python;
 mod report;
+mod schemathesis;
 mod workspace;
 
 use std::process::ExitCode;
@@ -38,9 +40,14 @@ enum Task {
     /// PostgreSQL binaries), creates and migrates the template database referee_template, and
     /// runs `cargo nextest run --workspace` with TEST_DATABASE_URL set to the template and
     /// REFEREE_REQUIRE_POSTGRES=1. Every PostgreSQL test clones the template. The server is
-    /// stopped afterwards, also after a failure, a panic, Ctrl-C or SIGTERM. The report counts
-    /// the tests per backend (names ending in ::sqlite or ::postgres) and ends with the line
-    /// `N passed, M failed`. Exits non-zero when a test fails.
+    /// stopped afterwards, also after a failure, a panic, Ctrl-C or SIGTERM. The tests append
+    /// every operation they exercise to <target dir>/conformance/operations.txt, and without
+    /// extra nextest arguments the run fails when an operation of openapi/openapi.json has no
+    /// 2xx reply in the suite. With --schemathesis, schemathesis then runs against a live
+    /// server. The report counts the tests per backend (names ending in ::sqlite or
+    /// ::postgres), lists uncovered operations and schemathesis results, and ends with the
+    /// line `N passed, M failed` for the tests. Exits non-zero when a test, the coverage
+    /// check or schemathesis fails.
     Conformance(ConformanceArgs),
 
     /// Regenerate openapi/openapi.json with `referee openapi`.

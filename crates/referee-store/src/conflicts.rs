@@ -623,6 +623,7 @@ pub fn create_conflict(
             },
         )?;
         tracing::info!(conflict.uuid = %uuid.simple(), call.uuid = %call.uuid.simple(), "conflict of interest recorded");
+        block_pending_items(connection, actor, uuid)?;
         view_of(connection, uuid)
     })
 }
@@ -825,6 +826,33 @@ fn decide_locked(
     if status_needs_plan(status) && management_plan.trim().is_empty() {
         return Err(plan_required().into());
     }
+    if conflict.status == CoiStatus::Recused && status != CoiStatus::Recused {
+        return Err(DomainError::invalid_state(
+            "conflict_recused",
+            format!(
+                "Conflict {} is recused, which is final: the reviewer withdrew from the proposal. \
+                 Reassign the proposal instead of changing the conflict.",
+                conflict.uuid.simple()
+            ),
+        )
+        .into());
+    }
+    if matches!(status, CoiStatus::Dismissed | CoiStatus::Waived) {
+        let config = crate::configs::coi_config(connection, conflict.call_uuid)?;
+        let recusal_required: Vec<String> = serde_json::from_str(&config.recusal_required_types).unwrap_or_default();
+        if recusal_required.iter().any(|code| code == conflict.coi_type.as_str()) {
+            return Err(DomainError::invalid_state(
+                "recusal_required",
+                format!(
+                    "Conflicts of type {} require recusal in this call's COI configuration \
+                     (recusal_required_types), so they cannot be dismissed or waived. Recuse the reviewer, \
+                     or change the configuration first.",
+                    conflict.coi_type.as_str()
+                ),
+            )
+            .into());
+        }
+    }
     let at = assignments::now();
     let updated = diesel::update(
         conflicts_of_interest::table
@@ -986,6 +1014,40 @@ fn block_items(
         crate::reviews::reject_locked(connection, review, Some(actor), &reason)?;
     }
     Ok(batches)
+}
+
+/// Blocks the pending items of a new conflict's reviewer on its proposal (or on the whole
+/// call), so that a conflict recorded after an item was offered keeps the reviewer from
+/// accepting it. Accepted items and reviews stay; recusal is what rejects them.
+pub fn block_pending_items(connection: &mut AnyConnection, actor: &Actor, conflict_uuid: Uuid) -> StoreResult<()> {
+    let conflict = get_conflict(connection, conflict_uuid)?;
+    if !conflict.status.is_blocking() {
+        return Ok(());
+    }
+    let mut batches = BTreeSet::new();
+    for item in items_of_pair(connection, &conflict, &[ItemStatus::Pending])? {
+        let updated = diesel::update(
+            assignment_items::table
+                .filter(assignment_items::uuid.eq(DbUuid(item.uuid)))
+                .filter(assignment_items::status.eq(ItemStatus::Pending.as_str())),
+        )
+        .set((
+            assignment_items::status.eq(ItemStatus::CoiBlocked.as_str()),
+            assignment_items::has_coi.eq(true),
+            assignment_items::modified.eq(DbTime(assignments::now())),
+        ))
+        .execute(connection)?;
+        if updated != 1 {
+            continue;
+        }
+        link(connection, item.uuid, conflict.uuid)?;
+        record_item_change(connection, actor, &conflict, &item, "item.coi_blocked", ItemStatus::CoiBlocked)?;
+        batches.insert(item.batch_uuid);
+    }
+    for batch_uuid in batches {
+        assignments::refresh_batch_status(connection, batch_uuid, Some(actor))?;
+    }
+    Ok(())
 }
 
 /// Links a conflict to an item unless the link exists.

@@ -885,10 +885,7 @@ fn move_item(
     let claimed = diesel::update(
         assignment_items::table
             .filter(assignment_items::uuid.eq(DbUuid(item.uuid)))
-            .filter(
-                assignment_items::status
-                    .eq_any([ItemStatus::Declined.as_str(), ItemStatus::Expired.as_str()]),
-            ),
+            .filter(assignment_items::status.eq(item.status.as_str())),
     )
     .set((
         assignment_items::status.eq(ItemStatus::Reassigned.as_str()),
@@ -946,11 +943,25 @@ fn move_item(
     Ok((new_item, batch))
 }
 
+/// Whether an item may be reassigned: declined or expired, or left unanswered (pending or
+/// COI-blocked) in a batch the manager cancelled, which the reviewer can no longer see.
+fn is_reassignable(connection: &mut AnyConnection, item: &Item) -> StoreResult<bool> {
+    match item.status {
+        ItemStatus::Declined | ItemStatus::Expired => Ok(true),
+        ItemStatus::Pending | ItemStatus::CoiBlocked => {
+            let batch = assignments::get_batch(connection, item.batch_uuid)?;
+            Ok(batch.is_some_and(|batch| batch.status == BatchStatus::Cancelled))
+        }
+        ItemStatus::Accepted | ItemStatus::Reassigned => Ok(false),
+    }
+}
+
 fn not_reassignable(status: ItemStatus) -> crate::error::StoreError {
     DomainError::invalid_state(
         "item_not_reassignable",
         format!(
-            "Only declined or expired items can be reassigned; this item is {}.",
+            "Only declined or expired items, and unanswered items of cancelled batches, can be \
+             reassigned; this item is {}.",
             status.as_str()
         ),
     )
@@ -1105,7 +1116,7 @@ pub fn reassign_item(
 ) -> StoreResult<Reassigned> {
     write_transaction(connection, |connection| {
         let (item, _call) = managed_item(connection, actor, uuid)?;
-        if !matches!(item.status, ItemStatus::Declined | ItemStatus::Expired) {
+        if !is_reassignable(connection, &item)? {
             return Err(not_reassignable(item.status));
         }
 
@@ -1169,6 +1180,7 @@ pub fn force_unblock(
     actor: &Actor,
     uuid: Uuid,
     override_reason: Option<&str>,
+    override_workload_limit: bool,
 ) -> StoreResult<ItemView> {
     write_transaction(connection, |connection| {
         let (item, _call) = managed_item(connection, actor, uuid)?;
@@ -1191,6 +1203,31 @@ pub fn force_unblock(
             };
             return Err(DomainError::field("override_reason", message).into());
         }
+
+        // A recusal is the reviewer's own withdrawal; no manager override lifts it.
+        let recused = crate::schema::conflicts_of_interest::table
+            .filter(crate::schema::conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
+            .filter(crate::schema::conflicts_of_interest::reviewer_uuid.nullable().eq(item.reviewer_uuid.map(DbUuid)))
+            .filter(
+                crate::schema::conflicts_of_interest::proposal_uuid
+                    .eq(DbUuid(item.proposal_uuid))
+                    .or(crate::schema::conflicts_of_interest::proposal_uuid.is_null()),
+            )
+            .filter(crate::schema::conflicts_of_interest::status.eq(referee_domain::enums::CoiStatus::Recused.as_str()))
+            .count()
+            .get_result::<i64>(connection)?;
+        if recused > 0 {
+            return Err(DomainError::invalid_state(
+                "conflict_recused",
+                "The reviewer recused themselves from this proposal, so the item cannot be unblocked. \
+                 Reassign the proposal to another reviewer instead.",
+            )
+            .into());
+        }
+        let entry: PoolEntry = call_reviewer_pools::table
+            .find(DbUuid(item.pool_entry_uuid))
+            .first(connection)?;
+        check_workload(connection, actor, &entry, override_workload_limit)?;
 
         let at = now();
         let claimed = diesel::update(

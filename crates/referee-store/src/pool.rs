@@ -934,6 +934,7 @@ pub fn accept_invitation(
                     conflicts_of_interest::modified.eq(DbTime(at)),
                 ))
                 .execute(connection)?;
+            crate::conflicts::block_pending_items(connection, actor, conflict_uuid)?;
             declared_conflicts.push(conflict_uuid);
         }
 

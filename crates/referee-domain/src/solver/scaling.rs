@@ -31,8 +31,8 @@ const ALPHA: i64 = 8;
 /// The first refine phase uses ε = largest scaled cost / (`FIRST_EPSILON_DIVISOR` * `ALPHA`).
 /// CPU seconds of `cargo xtask bench solver` (dense, iclr2018, neurips) on 2 shared cores
 /// with divisor 1: 0.11, 1.94, 2.32; 64: 0.09, 1.36, 1.29; 512: 0.09, 1.43, 1.10; 2,048:
-/// 0.11, 1.20, 1.10; 32,768: 0.40, 1.17, 1.10. Too small a start is slow where tight minimum
-/// loads need large moves of flow (dense).
+/// 0.11, 1.20, 1.10; 32,768: 0.40, 1.17, 1.10. Too small a start is slow on dense, the
+/// instance with tight minimum loads.
 const FIRST_EPSILON_DIVISOR: i64 = 512;
 
 /// Prices stay above `-PRICE_LIMIT`, so reduced costs cannot overflow `i64`.
@@ -275,9 +275,9 @@ impl ScalingGraph {
             // Every cost is 0, so every feasible flow is optimal.
             return Ok(());
         }
-        // With zero prices the flow is ε-optimal for ε = largest_scaled, but refine accepts
-        // any start, and starting lower skips phases that mostly undo the arbitrary feasible
-        // flow. See FIRST_EPSILON_DIVISOR.
+        // With zero prices the flow is ε-optimal for ε = largest_scaled. Refine accepts any
+        // start, and a lower one saves phases and measured faster (see FIRST_EPSILON_DIVISOR).
+        // Prices may then fall further per phase, which the PRICE_LIMIT check in relabel covers.
         let mut epsilon = largest_scaled / FIRST_EPSILON_DIVISOR;
         loop {
             epsilon = (epsilon / ALPHA).max(1);

@@ -151,6 +151,9 @@ pub struct ReassignItemRequest {
 pub struct ForceUnblockRequest {
     /// Why the conflict of interest does not prevent the review; required, not blank.
     pub override_reason: Option<String>,
+    /// Unblock even when the reviewer is at the workload limit; recorded in the audit log.
+    #[serde(default)]
+    pub override_workload_limit: bool,
 }
 
 /// Response of accept and decline.
@@ -638,7 +641,13 @@ pub async fn force_unblock_item(
     let uuid = path_uuid(&uuid)?;
     let view = state
         .run(move |connection| {
-            items::force_unblock(connection, &actor, uuid, body.override_reason.as_deref())
+            items::force_unblock(
+                connection,
+                &actor,
+                uuid,
+                body.override_reason.as_deref(),
+                body.override_workload_limit,
+            )
         })
         .await?;
     Ok(Json(ItemOut::new(view, &url)))
