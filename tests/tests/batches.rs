@@ -1997,7 +1997,8 @@ async fn generate_skips_blocked_and_respects_capacity(app: TestApp) {
             "min_proposal_affinity",
             "mean_proposal_affinity",
             "load_histogram",
-            "unfilled_proposals"
+            "unfilled_proposals",
+            "infeasibility"
         ])
     );
 
@@ -2253,6 +2254,7 @@ async fn generate_refusals(app: TestApp) {
             "mean_proposal_affinity": null,
             "load_histogram": {"0": 1},
             "unfilled_proposals": [],
+            "infeasibility": null,
         })
     );
 }
@@ -2281,6 +2283,7 @@ async fn generate_without_reviewers(app: TestApp) {
             "mean_proposal_affinity": null,
             "load_histogram": {},
             "unfilled_proposals": [],
+            "infeasibility": null,
         })
     );
 

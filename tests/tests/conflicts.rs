@@ -498,8 +498,8 @@ async fn coi_recuse_blocks_items_and_reviews(app: TestApp) {
         .await;
     assert_eq!(
         app.item_state(&item.item_uuid).await,
-        ("pending".to_owned(), false),
-        "a new conflict leaves items alone"
+        ("coi_blocked".to_owned(), true),
+        "a new conflict blocks the pending item of its proposal"
     );
 
     let recused = app
@@ -626,13 +626,11 @@ async fn coi_dismiss_unblocks_and_reopens_batch(app: TestApp) {
         .conflict(&setup.call_uuid, reviewer, Some(&proposal), "INST_FORMER")
         .await;
     let uuid = uuid_of(&conflict);
-    app.post(
-        &cast.manager,
-        &action(&uuid, "recuse"),
-        json!({"status": "recused"}),
-    )
-    .await
-    .expect(200);
+    // Recording the conflict blocks the pending item, so the batch has nothing left to answer.
+    assert_eq!(
+        app.item_state(&item.item_uuid).await,
+        ("coi_blocked".to_owned(), true)
+    );
     assert_eq!(app.batch_status(&item.batch_uuid).await, "responded");
 
     let dismissed = app
@@ -831,7 +829,8 @@ async fn coi_decision_refusals(app: TestApp) {
     assert_eq!(unchanged.body["reviewed_by"], Value::Null);
     assert_eq!(
         app.item_state(&item.item_uuid).await,
-        ("pending".to_owned(), false)
+        ("coi_blocked".to_owned(), true),
+        "refused decisions leave the block of the new conflict in place"
     );
 
     let recused_by_dismiss_body = app
@@ -902,23 +901,49 @@ async fn coi_patch_status_has_side_effects(app: TestApp) {
         "recused"
     );
 
-    let waived = app
+    let final_recusal = app
         .put(
             &cast.manager,
             &path(&uuid),
             json!({"status": "waived", "management_plan": "Chair reads it too."}),
         )
         .await
+        .expect(400);
+    assert_eq!(
+        final_recusal.body["code"], "conflict_recused",
+        "a recusal is final"
+    );
+    assert_eq!(
+        app.item_state(&item.item_uuid).await,
+        ("coi_blocked".to_owned(), true)
+    );
+
+    let other = app
+        .conflict(
+            &setup.call_uuid,
+            &setup.reviewers[1],
+            Some(&setup.proposal_uuid(0)),
+            "COMPET",
+        )
+        .await;
+    let other_uuid = uuid_of(&other);
+    let waived = app
+        .put(
+            &cast.manager,
+            &path(&other_uuid),
+            json!({"status": "waived", "management_plan": "Chair reads it too."}),
+        )
+        .await
         .expect(200);
     assert_eq!(waived.body["status"], "waived");
     assert_eq!(waived.body["review_notes"], "", "PUT replaces the notes");
-    assert_eq!(
-        app.item_state(&item.item_uuid).await,
-        ("pending".to_owned(), false)
-    );
 
     let cleared_plan = app
-        .patch(&cast.manager, &path(&uuid), json!({"management_plan": ""}))
+        .patch(
+            &cast.manager,
+            &path(&other_uuid),
+            json!({"management_plan": ""}),
+        )
         .await
         .expect(400);
     assert!(

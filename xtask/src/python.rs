@@ -40,18 +40,25 @@ impl VirtualEnv {
         let marker = dir.join(INSTALLED_REQUIREMENTS);
         let installed = std::fs::read_to_string(&marker).unwrap_or_default();
         if installed != wanted {
-            eprintln!("installing {} into {}", requirements.display(), dir.display());
+            eprintln!(
+                "installing {} into {}",
+                requirements.display(),
+                dir.display()
+            );
             let mut command = Command::new(env.python());
             command
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
                 .arg("--requirement")
                 .arg(requirements);
             let status = interrupt::run(&mut command)?;
             if !status.success() {
-                bail!(
-                    "`{}` failed with {status}",
-                    interrupt::describe(&command)
-                );
+                bail!("`{}` failed with {status}", interrupt::describe(&command));
             }
             std::fs::write(&marker, wanted)
                 .with_context(|| format!("failed to write {}", marker.display()))?;

@@ -1,13 +1,13 @@
 //! The schemathesis step of `cargo xtask conformance`: property-based requests against a live
 //! server, checked against the OpenAPI document that the server publishes at `/api/schema/`.
 //!
-//! The step builds the debug `referee` binary, serves it on a free loopback port with a new
-//! SQLite database and no background jobs, creates a staff user, seeds one object of every
-//! kind with xtask/scripts/schemathesis_seed.py, and runs schemathesis twice: as the
-//! reviewer on the paths a reviewer uses, then as staff on every operation (in this order,
-//! because staff requests may change or delete the seeded objects). Each run checks that no
-//! response is a 5xx, that every status is documented for its operation and that every body
-//! matches its schema. Reports go to `<target dir>/conformance/schemathesis/`.
+//! The step builds the debug `referee` binary and runs schemathesis in three passes: as the
+//! reviewer on the paths a reviewer uses, as staff on every operation but DELETE, and as
+//! staff on DELETE. Before each pass it serves the binary on a free loopback port with a new
+//! SQLite database and no background jobs, creates a staff user, and seeds one object of
+//! every kind with xtask/scripts/schemathesis_seed.py. Each pass checks that no response is
+//! a 5xx, that every status is documented for its operation and that every body matches its
+//! schema. Logs and reports go to `<target dir>/conformance/schemathesis/`.
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -44,7 +44,8 @@ pub struct Options {
 
 /// Result of one schemathesis run.
 pub struct RunResult {
-    pub caller: &'static str,
+    /// Name of the pass, such as `staff-delete`.
+    pub pass: &'static str,
     pub passed: bool,
     /// The summary lines schemathesis printed at the end of the run.
     pub summary: Vec<String>,
@@ -54,10 +55,7 @@ pub struct RunResult {
 /// Runs the step and returns the result of each run. `output_dir` is
 /// `<target dir>/conformance`; the virtual environment and the reports go below it.
 pub fn run(workspace: &Workspace, output_dir: &Path, options: &Options) -> Result<Vec<RunResult>> {
-    let env = VirtualEnv::ensure(
-        &output_dir.join("venv"),
-        &workspace.root.join(REQUIREMENTS),
-    )?;
+    let env = VirtualEnv::ensure(&output_dir.join("venv"), &workspace.root.join(REQUIREMENTS))?;
     let report_dir = output_dir.join("schemathesis");
     if report_dir.exists() {
         std::fs::remove_dir_all(&report_dir)
@@ -67,61 +65,105 @@ pub fn run(workspace: &Workspace, output_dir: &Path, options: &Options) -> Resul
         .with_context(|| format!("failed to create {}", report_dir.display()))?;
 
     let binary = build_server(workspace)?;
-    // Holds the database and the configuration files, which contain the tokens.
-    let scratch = tempfile::Builder::new()
-        .prefix("xtask-schemathesis-")
-        .tempdir()
-        .context("failed to create a temporary directory")?;
-    let database_url = format!("sqlite://{}", scratch.path().join("referee.db").display());
-
-    run_checked(
-        Command::new(&binary)
-            .arg("migrate")
-            .env("REFEREE_DATABASE_URL", &database_url)
-            .env("REFEREE_LOG", "warn"),
-    )?;
-    let staff_token = create_staff_user(&binary, &database_url)?;
-
-    let server = Server::start(&binary, &database_url, &report_dir.join("server.log"))?;
-    let base_url = format!("http://{}", server.address);
-
-    eprintln!("seeding {base_url} for schemathesis");
-    run_checked(
-        Command::new(env.python())
-            .arg(workspace.root.join(SEED_SCRIPT))
-            .arg("--base-url")
-            .arg(&base_url)
-            .arg("--output-dir")
-            .arg(scratch.path())
-            .env("REFEREE_STAFF_TOKEN", &staff_token),
-    )?;
-
-    let schema_url = format!("{base_url}/api/schema/");
+    let schema_url = |server: &Server| format!("http://{}/api/schema/", server.address);
     let mut results = Vec::new();
-    for (caller, paths) in [("reviewer", Some(REVIEWER_PATHS)), ("staff", None)] {
+    for pass in &PASSES {
+        // Each pass gets a new database, because the requests of a pass change and delete
+        // the seeded objects.
+        let scratch = tempfile::Builder::new()
+            .prefix("xtask-schemathesis-")
+            .tempdir()
+            .context("failed to create a temporary directory")?;
+        let server =
+            start_seeded_server(&binary, &env, workspace, scratch.path(), &report_dir, pass)?;
+
         let mut command = Command::new(env.program("st"));
         command
             .arg("--config-file")
-            .arg(scratch.path().join(format!("{caller}.toml")))
-            .args(["run", &schema_url])
+            .arg(scratch.path().join(format!("{}.toml", pass.caller)))
+            .args(["run", &schema_url(&server)])
             .args(["--checks", CHECKS])
             .args(["--max-examples", &options.max_examples.to_string()])
             .args(["--seed", &options.seed.to_string()])
             .args(["--workers", "2"])
             .args(["--report", "junit,ndjson"])
             .arg("--report-dir")
-            .arg(report_dir.join(caller))
+            .arg(report_dir.join(pass.name))
             .args(["--output-truncate", "false"])
+            .args(pass.filter)
+            // schemathesis keeps its cache in `.schemathesis/` of the working directory.
+            .current_dir(&report_dir)
             // No colour codes, because the output goes to a log file.
             .env("NO_COLOR", "1");
-        if let Some(paths) = paths {
-            command.args(["--include-path-regex", paths]);
-        }
-        results.push(run_schemathesis(caller, &mut command, &report_dir)?);
+        results.push(run_schemathesis(pass.name, &mut command, &report_dir)?);
     }
-
-    drop(server);
     Ok(results)
+}
+
+/// One schemathesis run: who sends the requests and which operations it covers.
+struct Pass {
+    pub name: &'static str,
+    /// `staff` or `reviewer`: the configuration file, and so the token, the run uses.
+    caller: &'static str,
+    filter: &'static [&'static str],
+}
+
+/// The runs of the step. DELETE gets a run of its own, last, because deleting the seeded
+/// objects leaves the other operations of a run nothing but 404 responses.
+const PASSES: [Pass; 3] = [
+    Pass {
+        name: "reviewer",
+        caller: "reviewer",
+        filter: &[
+            "--include-path-regex",
+            REVIEWER_PATHS,
+            "--exclude-method",
+            "DELETE",
+        ],
+    },
+    Pass {
+        name: "staff",
+        caller: "staff",
+        filter: &["--exclude-method", "DELETE"],
+    },
+    Pass {
+        name: "staff-delete",
+        caller: "staff",
+        filter: &["--include-method", "DELETE"],
+    },
+];
+
+/// Migrates a new SQLite database in `scratch`, creates a staff user, starts the server and
+/// seeds it. The configuration files land in `scratch`.
+fn start_seeded_server(
+    binary: &Path,
+    env: &VirtualEnv,
+    workspace: &Workspace,
+    scratch: &Path,
+    report_dir: &Path,
+    pass: &Pass,
+) -> Result<Server> {
+    let database_url = format!("sqlite://{}", scratch.join("referee.db").display());
+    run_checked(
+        Command::new(binary)
+            .arg("migrate")
+            .env("REFEREE_DATABASE_URL", &database_url)
+            .env("REFEREE_LOG", "warn"),
+    )?;
+    let staff_token = create_staff_user(binary, &database_url)?;
+
+    let log = report_dir.join(format!("server-{}.log", pass.name));
+    let server = Server::start(binary, &database_url, &log)?;
+    run_checked(
+        Command::new(env.python())
+            .arg(workspace.root.join(SEED_SCRIPT))
+            .arg("--base-url")
+            .arg(format!("http://{}", server.address))
+            .arg("--output-dir")
+            .arg(scratch)
+            .env("REFEREE_STAFF_TOKEN", &staff_token),
+    )?;
+    Ok(server)
 }
 
 /// Builds the server binary and returns its path.
@@ -166,17 +208,20 @@ fn create_staff_user(binary: &Path, database_url: &str) -> Result<String> {
     }
     let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if token.is_empty() || token.contains(char::is_whitespace) {
-        bail!("`{}` printed no single token", interrupt::describe(&command));
+        bail!(
+            "`{}` printed no single token",
+            interrupt::describe(&command)
+        );
     }
     Ok(token)
 }
 
 fn run_schemathesis(
-    caller: &'static str,
+    pass: &'static str,
     command: &mut Command,
     report_dir: &Path,
 ) -> Result<RunResult> {
-    let log = report_dir.join(format!("{caller}.log"));
+    let log = report_dir.join(format!("{pass}.log"));
     let log_file =
         File::create(&log).with_context(|| format!("failed to create {}", log.display()))?;
     let stderr = log_file
@@ -185,7 +230,7 @@ fn run_schemathesis(
     command.stdout(log_file).stderr(stderr);
 
     eprintln!(
-        "running schemathesis as {caller} (output in {})",
+        "running schemathesis pass {pass} (output in {})",
         log.display()
     );
     let status = interrupt::run(command)?;
@@ -194,7 +239,7 @@ fn run_schemathesis(
     let output = std::fs::read_to_string(&log)
         .with_context(|| format!("failed to read {}", log.display()))?;
     Ok(RunResult {
-        caller,
+        pass,
         passed: status.success(),
         summary: summary_lines(&output),
         log,
@@ -243,7 +288,10 @@ impl Server {
         let child = command
             .spawn()
             .with_context(|| format!("failed to start {}", interrupt::describe(&command)))?;
-        eprintln!("started the referee server on {address} (log in {})", log.display());
+        eprintln!(
+            "started the referee server on {address} (log in {})",
+            log.display()
+        );
 
         let child = Arc::new(Mutex::new(Some(child)));
         let stop = CleanupGuard::new({
@@ -262,7 +310,10 @@ fn stop_server(child: &Mutex<Option<Child>>) {
     let mut child = child.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(mut child) = child.take() {
         if let Err(error) = child.kill() {
-            eprintln!("xtask: failed to stop the referee server (pid {}): {error}", child.id());
+            eprintln!(
+                "xtask: failed to stop the referee server (pid {}): {error}",
+                child.id()
+            );
         }
         let _ = child.wait();
     }

@@ -1122,6 +1122,23 @@ pub struct GenerateOutcome {
     pub load_histogram: std::collections::BTreeMap<String, usize>,
     /// Proposals that got fewer reviewers than they need, with the reason.
     pub unfilled_proposals: Vec<UnfilledProposal>,
+    /// Why not every proposal could get all its reviewers: the smallest group of proposals
+    /// and reviewers that cannot be served; `None` when every demand was met.
+    pub infeasibility: Option<GenerationInfeasibility>,
+}
+
+/// The smallest group of proposals and reviewers that a generation run could not serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationInfeasibility {
+    pub message: String,
+    pub suggestion: String,
+    /// Assignments the group needs.
+    pub demand: u64,
+    /// Assignments the group's counterparts can give at most.
+    pub capacity: u64,
+    pub proposal_uuids: Vec<Uuid>,
+    /// Pool entries of the reviewers involved.
+    pub pool_entry_uuids: Vec<Uuid>,
 }
 
 /// A proposal that did not get all the reviewers it needs in a generation run.
@@ -1377,6 +1394,32 @@ pub fn generate_assignments(
             }
         }
         apply_min_loads(&mut problem, min_load);
+        // A strict solve first: when it fails, its explanation says which proposals and
+        // reviewers cannot be served; the run then fills what it can.
+        let infeasibility = solver::solve(
+            &problem,
+            &SolveOptions {
+                allow_unfilled: false,
+                algorithm,
+            },
+        )
+        .err()
+        .map(|infeasible| GenerationInfeasibility {
+            message: infeasible.message,
+            suggestion: infeasible.suggestion,
+            demand: infeasible.demand,
+            capacity: infeasible.capacity,
+            proposal_uuids: infeasible
+                .proposals
+                .iter()
+                .map(|index| problem.proposals[*index].uuid)
+                .collect(),
+            pool_entry_uuids: infeasible
+                .reviewers
+                .iter()
+                .map(|index| problem.reviewers[*index].uuid)
+                .collect(),
+        });
         let solved = solver::solve(
             &problem,
             &SolveOptions {
@@ -1446,6 +1489,7 @@ pub fn generate_assignments(
             });
         }
         report_quality(&problem, &solution, &mut outcome);
+        outcome.infeasibility = infeasibility;
 
         audit::record(
             connection,

@@ -839,8 +839,12 @@ fn decide_locked(
     }
     if matches!(status, CoiStatus::Dismissed | CoiStatus::Waived) {
         let config = crate::configs::coi_config(connection, conflict.call_uuid)?;
-        let recusal_required: Vec<String> = serde_json::from_str(&config.recusal_required_types).unwrap_or_default();
-        if recusal_required.iter().any(|code| code == conflict.coi_type.as_str()) {
+        let recusal_required: Vec<String> =
+            serde_json::from_str(&config.recusal_required_types).unwrap_or_default();
+        if recusal_required
+            .iter()
+            .any(|code| code == conflict.coi_type.as_str())
+        {
             return Err(DomainError::invalid_state(
                 "recusal_required",
                 format!(
@@ -1019,7 +1023,11 @@ fn block_items(
 /// Blocks the pending items of a new conflict's reviewer on its proposal (or on the whole
 /// call), so that a conflict recorded after an item was offered keeps the reviewer from
 /// accepting it. Accepted items and reviews stay; recusal is what rejects them.
-pub fn block_pending_items(connection: &mut AnyConnection, actor: &Actor, conflict_uuid: Uuid) -> StoreResult<()> {
+pub fn block_pending_items(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    conflict_uuid: Uuid,
+) -> StoreResult<()> {
     let conflict = get_conflict(connection, conflict_uuid)?;
     if !conflict.status.is_blocking() {
         return Ok(());
@@ -1041,7 +1049,14 @@ pub fn block_pending_items(connection: &mut AnyConnection, actor: &Actor, confli
             continue;
         }
         link(connection, item.uuid, conflict.uuid)?;
-        record_item_change(connection, actor, &conflict, &item, "item.coi_blocked", ItemStatus::CoiBlocked)?;
+        record_item_change(
+            connection,
+            actor,
+            &conflict,
+            &item,
+            "item.coi_blocked",
+            ItemStatus::CoiBlocked,
+        )?;
         batches.insert(item.batch_uuid);
     }
     for batch_uuid in batches {

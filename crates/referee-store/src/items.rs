@@ -1207,13 +1207,20 @@ pub fn force_unblock(
         // A recusal is the reviewer's own withdrawal; no manager override lifts it.
         let recused = crate::schema::conflicts_of_interest::table
             .filter(crate::schema::conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
-            .filter(crate::schema::conflicts_of_interest::reviewer_uuid.nullable().eq(item.reviewer_uuid.map(DbUuid)))
+            .filter(
+                crate::schema::conflicts_of_interest::reviewer_uuid
+                    .nullable()
+                    .eq(item.reviewer_uuid.map(DbUuid)),
+            )
             .filter(
                 crate::schema::conflicts_of_interest::proposal_uuid
                     .eq(DbUuid(item.proposal_uuid))
                     .or(crate::schema::conflicts_of_interest::proposal_uuid.is_null()),
             )
-            .filter(crate::schema::conflicts_of_interest::status.eq(referee_domain::enums::CoiStatus::Recused.as_str()))
+            .filter(
+                crate::schema::conflicts_of_interest::status
+                    .eq(referee_domain::enums::CoiStatus::Recused.as_str()),
+            )
             .count()
             .get_result::<i64>(connection)?;
         if recused > 0 {

@@ -412,6 +412,25 @@ pub struct GenerateOut {
     pub load_histogram: std::collections::BTreeMap<String, usize>,
     /// Proposals that got fewer reviewers than they need.
     pub unfilled_proposals: Vec<UnfilledProposalOut>,
+    /// Why not every proposal got all its reviewers (the smallest group that cannot be
+    /// served, from a minimum cut); null when every demand was met.
+    pub infeasibility: Option<InfeasibilityOut>,
+}
+
+/// The smallest group of proposals and reviewers a generation run could not serve.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InfeasibilityOut {
+    /// Names the group, its demand and its capacity.
+    pub message: String,
+    /// Which limit to change.
+    pub suggestion: String,
+    /// Assignments the group needs.
+    pub demand: u64,
+    /// Assignments the group's counterparts can give at most.
+    pub capacity: u64,
+    pub proposal_uuids: Vec<HexUuid>,
+    /// Pool entries of the reviewers involved.
+    pub pool_entry_uuids: Vec<HexUuid>,
 }
 
 /// A proposal that got fewer reviewers than it needs in a generation run.
@@ -945,6 +964,18 @@ pub async fn generate_assignments(
                 reason: unfilled.reason,
             })
             .collect(),
+        infeasibility: outcome.infeasibility.map(|infeasible| InfeasibilityOut {
+            message: infeasible.message,
+            suggestion: infeasible.suggestion,
+            demand: infeasible.demand,
+            capacity: infeasible.capacity,
+            proposal_uuids: infeasible.proposal_uuids.into_iter().map(HexUuid).collect(),
+            pool_entry_uuids: infeasible
+                .pool_entry_uuids
+                .into_iter()
+                .map(HexUuid)
+                .collect(),
+        }),
     }))
 }
 
