@@ -65,7 +65,6 @@ pub fn run(workspace: &Workspace, output_dir: &Path, options: &Options) -> Resul
         .with_context(|| format!("failed to create {}", report_dir.display()))?;
 
     let binary = build_server(workspace)?;
-    let schema_url = |server: &Server| format!("http://{}/api/schema/", server.address);
     let mut results = Vec::new();
     for pass in &PASSES {
         // Each pass gets a new database, because the requests of a pass change and delete
@@ -81,7 +80,7 @@ pub fn run(workspace: &Workspace, output_dir: &Path, options: &Options) -> Resul
         command
             .arg("--config-file")
             .arg(scratch.path().join(format!("{}.toml", pass.caller)))
-            .args(["run", &schema_url(&server)])
+            .args(["run", &format!("{}/api/schema/", server.base_url())])
             .args(["--checks", CHECKS])
             .args(["--max-examples", &options.max_examples.to_string()])
             .args(["--seed", &options.seed.to_string()])
@@ -143,6 +142,23 @@ fn start_seeded_server(
     report_dir: &Path,
     pass: &Pass,
 ) -> Result<Server> {
+    let log = report_dir.join(format!("server-{}.log", pass.name));
+    let (server, staff_token) = start_fresh_server(binary, scratch, &log)?;
+    run_checked(
+        Command::new(env.python())
+            .arg(workspace.root.join(SEED_SCRIPT))
+            .arg("--base-url")
+            .arg(server.base_url())
+            .arg("--output-dir")
+            .arg(scratch)
+            .env("REFEREE_STAFF_TOKEN", &staff_token),
+    )?;
+    Ok(server)
+}
+
+/// Migrates a new SQLite database in `scratch`, creates a staff user and starts the server
+/// with its log in `log`. Returns the server and the staff user's token.
+pub fn start_fresh_server(binary: &Path, scratch: &Path, log: &Path) -> Result<(Server, String)> {
     let database_url = format!("sqlite://{}", scratch.join("referee.db").display());
     run_checked(
         Command::new(binary)
@@ -151,23 +167,12 @@ fn start_seeded_server(
             .env("REFEREE_LOG", "warn"),
     )?;
     let staff_token = create_staff_user(binary, &database_url)?;
-
-    let log = report_dir.join(format!("server-{}.log", pass.name));
-    let server = Server::start(binary, &database_url, &log)?;
-    run_checked(
-        Command::new(env.python())
-            .arg(workspace.root.join(SEED_SCRIPT))
-            .arg("--base-url")
-            .arg(format!("http://{}", server.address))
-            .arg("--output-dir")
-            .arg(scratch)
-            .env("REFEREE_STAFF_TOKEN", &staff_token),
-    )?;
-    Ok(server)
+    let server = Server::start(binary, &database_url, log)?;
+    Ok((server, staff_token))
 }
 
 /// Builds the server binary and returns its path.
-fn build_server(workspace: &Workspace) -> Result<PathBuf> {
+pub fn build_server(workspace: &Workspace) -> Result<PathBuf> {
     let mut command = workspace.cargo();
     command.args(["build", "--locked", "--quiet", "-p", "referee-server"]);
     let status = interrupt::run(&mut command)?;
@@ -261,12 +266,17 @@ fn summary_lines(output: &str) -> Vec<String> {
 }
 
 /// The `referee` server process, stopped when dropped (also after an error or a signal).
-struct Server {
+pub struct Server {
     address: SocketAddr,
     _stop: CleanupGuard,
 }
 
 impl Server {
+    /// `http://HOST:PORT` of the server.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
     fn start(binary: &Path, database_url: &str, log: &Path) -> Result<Server> {
         let address = free_loopback_address()?;
         let log_file =

@@ -5,6 +5,7 @@
 //! whether the change is allowed, and writes the effects in one transaction. Visibility is
 //! a SQL filter built from the [`referee_domain::Actor`], so counts and pages stay right.
 
+pub mod affinity;
 pub mod assignments;
 pub mod audit;
 pub mod batches;
@@ -13,7 +14,9 @@ pub mod configs;
 pub mod conflicts;
 pub mod connection;
 pub mod customers;
+pub mod detection;
 pub mod error;
+pub mod import;
 pub mod items;
 pub mod list;
 pub mod pool;

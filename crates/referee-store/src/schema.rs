@@ -463,6 +463,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    coi_detection_jobs (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        job_type -> Text,
+        state -> Text,
+        total_pairs -> Integer,
+        processed_pairs -> Integer,
+        conflicts_found -> Integer,
+        started_at -> Nullable<PortableTimestamptz>,
+        completed_at -> Nullable<PortableTimestamptz>,
+        error_message -> Text,
+        created_by_uuid -> Nullable<PortableUuid>,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    coi_evaluated_pairs (call_uuid, reviewer_uuid, proposal_uuid) {
+        call_uuid -> PortableUuid,
+        reviewer_uuid -> PortableUuid,
+        proposal_uuid -> PortableUuid,
+        evaluated_at -> PortableTimestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    reviewer_suggestions (uuid) {
+        uuid -> PortableUuid,
+        call_uuid -> PortableUuid,
+        reviewer_uuid -> PortableUuid,
+        affinity_score -> Double,
+        keyword_score -> Nullable<Double>,
+        text_score -> Nullable<Double>,
+        status -> Text,
+        reviewed_by_uuid -> Nullable<PortableUuid>,
+        reviewed_at -> Nullable<PortableTimestamptz>,
+        rejection_reason -> Text,
+        matched_keywords -> Text,
+        top_matching_proposals -> Text,
+        source_type -> Text,
+        created -> PortableTimestamptz,
+        modified -> PortableTimestamptz,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_uuid));
 diesel::joinable!(calls -> customers (customer_uuid));
 diesel::joinable!(rounds -> calls (call_uuid));
@@ -508,4 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviewer_proposal_affinities,
     audit_events,
     outbox_messages,
+    coi_detection_jobs,
+    coi_evaluated_pairs,
+    reviewer_suggestions,
 );

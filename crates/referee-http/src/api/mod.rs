@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
+pub mod affinity;
 pub mod audit;
 pub mod batches;
 pub mod calls;
@@ -14,6 +15,8 @@ pub mod common;
 pub mod configurations;
 pub mod conflicts;
 pub mod customers;
+pub mod detection;
+pub mod import;
 pub mod items;
 pub mod pool;
 pub mod profiles;
@@ -72,4 +75,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(reviews::routes())
         .merge(configurations::routes())
         .merge(audit::routes())
+        .merge(affinity::routes())
+        .merge(detection::routes())
+        .merge(import::routes())
 }

@@ -1,0 +1,3 @@
+DROP TABLE reviewer_suggestions;
+DROP TABLE coi_evaluated_pairs;
+DROP TABLE coi_detection_jobs;
