@@ -1401,11 +1401,7 @@ async fn item_status_transitions(app: TestApp) {
                 .await
                 .expect(204);
         }
-        if start == ItemStatus::CoiBlocked && reply_status == 200 {
-            app.delete(&app.staff, &item_path(&item.item_uuid))
-                .await
-                .expect(204);
-        } else if start == ItemStatus::CoiBlocked {
+        if start == ItemStatus::CoiBlocked {
             app.delete(&app.staff, &item_path(&item.item_uuid))
                 .await
                 .expect(204);
@@ -2095,7 +2091,7 @@ async fn item_auto_reassign_without_candidate(app: TestApp) {
         .sent_item(
             call,
             &setup.reviewers[0],
-            &other_setup_proposal["uuid"].as_str().unwrap().to_owned(),
+            other_setup_proposal["uuid"].as_str().unwrap(),
         )
         .await;
     app.post(

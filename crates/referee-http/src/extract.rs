@@ -428,23 +428,16 @@ fn check_strings(value: &serde_json::Value, path: &str, errors: &mut FieldErrors
 /// Rewrites a serde message in the words of the API: what was expected and what came.
 fn friendly(message: &str) -> String {
     let message = message.trim_end_matches('.');
-    if let Some(rest) = message.strip_prefix("invalid type: ") {
-        if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!(
-                "Expected {} but got {}.",
-                expected_words(expected),
-                got_words(got)
-            );
-        }
-    }
-    if let Some(rest) = message.strip_prefix("invalid value: ") {
-        if let Some((got, expected)) = rest.split_once(", expected ") {
-            return format!(
-                "Expected {} but got {}.",
-                expected_words(expected),
-                got_words(got)
-            );
-        }
+    let mismatch = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "));
+    if let Some((got, expected)) = mismatch {
+        return format!(
+            "Expected {} but got {}.",
+            expected_words(expected),
+            got_words(got)
+        );
     }
     if message.starts_with("invalid length") {
         return "Expected a JSON object with the documented fields.".to_owned();
