@@ -128,12 +128,16 @@ fn record_coverage(operation: &str, status: &str) {
         .append(true)
         .open(&path)
         .unwrap_or_else(|error| {
-            panic!("cannot open the coverage file {}: {error}", path.display())
+            panic!(
+                "failed to open the coverage file {}: {error}",
+                path.display()
+            )
         });
-    // One write per line: with O_APPEND, lines of concurrent test processes do not interleave.
+    // One write per line, so that with O_APPEND the lines of concurrent test processes do not
+    // interleave on a local file system.
     file.write_all(line.as_bytes()).unwrap_or_else(|error| {
         panic!(
-            "cannot append to the coverage file {}: {error}",
+            "failed to append to the coverage file {}: {error}",
             path.display()
         )
     });

@@ -1,7 +1,7 @@
 """Drive a referee server with the published Python client `waldur-api-client`.
 
-The script seeds a call with three proposals and two reviewers through the raw API, then runs
-the assignment workflow through the client's generated functions: items (list, count,
+The script seeds a call with three proposals and two reviewers through the raw API. Then it
+runs the assignment workflow through the client's generated functions: items (list, count,
 retrieve, accept, decline, suggest_alternatives, reassign), batches (list, send,
 extend-deadline, cancel), pool entries, conflicts of interest and reviews. Every step whose
 response the client cannot parse is recorded with the client's error and the raw JSON of the
@@ -174,7 +174,7 @@ def run(scenario, ids):
     scenario.tokens["bob"] = bob["token"]
     call_uuid = UUID(ids["call"])
     batch_uuid = UUID(ids["batch"])
-    first, second, third = (UUID(uuid) for uuid in ids["items"])
+    first, second, _ = (UUID(uuid) for uuid in ids["items"])
     items_path = "/api/assignment-items/"
 
     scenario.step(

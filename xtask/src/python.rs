@@ -42,11 +42,11 @@ impl VirtualEnv {
             }
         }
 
-        let wanted = std::fs::read_to_string(requirements)
+        let expected = std::fs::read_to_string(requirements)
             .with_context(|| format!("failed to read {}", requirements.display()))?;
         let marker = dir.join(INSTALLED_REQUIREMENTS);
         let installed = std::fs::read_to_string(&marker).unwrap_or_default();
-        if installed != wanted {
+        if installed != expected {
             eprintln!(
                 "installing {} into {}",
                 requirements.display(),
@@ -67,18 +67,19 @@ impl VirtualEnv {
             if !status.success() {
                 bail!("`{}` failed with {status}", interrupt::describe(&command));
             }
-            std::fs::write(&marker, wanted)
+            std::fs::write(&marker, expected)
                 .with_context(|| format!("failed to write {}", marker.display()))?;
         }
         Ok(env)
     }
 
-    /// The environment's Python interpreter.
+    /// Returns the path of the environment's Python interpreter.
     pub fn python(&self) -> PathBuf {
         self.program("python")
     }
 
-    /// A console script that a package installed into the environment, such as `st`.
+    /// Returns the path of a console script that a package installed into the environment,
+    /// such as `st`.
     pub fn program(&self, name: &str) -> PathBuf {
         self.dir.join("bin").join(name)
     }

@@ -51,14 +51,61 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// Builds the OpenAPI document from the routes, without state or database.
 pub fn openapi() -> OpenApi {
-    let (_, document) = api_router().split_for_parts();
+    let (_, mut document) = api_router().split_for_parts();
+    document_shared_errors(&mut document);
     document
+}
+
+/// Adds the error responses that the shared extractors give every operation of a kind, so
+/// that no handler has to repeat them: a 404 on every GET and HEAD (a `page` past the last
+/// one or not a positive number), and a 400 on every HEAD count (an invalid filter).
+fn document_shared_errors(document: &mut OpenApi) {
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+
+    let detail = ResponseBuilder::new()
+        .description("Not found, or a page number past the last page")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("DetailBody")))
+                .build(),
+        )
+        .build();
+    let bad_request = ResponseBuilder::new()
+        .description("Invalid filter")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("BadRequestBody")))
+                .build(),
+        )
+        .build();
+    for item in document.paths.paths.values_mut() {
+        for operation in [item.get.as_mut(), item.head.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            operation
+                .responses
+                .responses
+                .entry("404".to_owned())
+                .or_insert_with(|| RefOr::T(detail.clone()));
+        }
+        if let Some(head) = item.head.as_mut() {
+            head.responses
+                .responses
+                .entry("400".to_owned())
+                .or_insert_with(|| RefOr::T(bad_request.clone()));
+        }
+    }
 }
 
 /// Builds the complete router: the API, `/api/schema/`, Swagger UI at `/api/docs/`, and
 /// `/health/live` and `/health/ready`.
 pub fn router(state: AppState, limits: &RouterLimits) -> Router {
-    let (api, document) = api_router().split_for_parts();
+    let (api, mut document) = api_router().split_for_parts();
+    document_shared_errors(&mut document);
 
     let schema_document = document.clone();
     let service = api

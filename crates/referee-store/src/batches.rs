@@ -1151,10 +1151,10 @@ pub struct UnfilledProposal {
     pub reason: String,
 }
 
-/// Sets each reviewer's minimum load: the configured minimum, reduced to what this run can
-/// give every reviewer at once (its capacity, its candidate proposals, and an equal share of
-/// the total demand), so that the minimum balances loads instead of making small runs
-/// infeasible.
+/// Sets each reviewer's minimum load: the configured minimum (unbounded without a
+/// configuration), reduced to what this run can give every reviewer at once (its capacity,
+/// its candidate proposals, and an equal share of the total demand), so that the minimum
+/// balances loads instead of making small runs infeasible.
 fn apply_min_loads(problem: &mut AssignmentProblem, configured: u32) {
     if configured == 0 || problem.reviewers.is_empty() {
         return;
@@ -1247,8 +1247,9 @@ pub fn generate_assignments(
         let algorithm = matching.as_ref().map_or(Algorithm::MinMax, |config| {
             solver_algorithm(config.algorithm)
         });
-        // Minimum loads apply only when the call's matching configuration sets them.
-        let min_load = matching.as_ref().map_or(0, |config| {
+        // Without a matching configuration, every reviewer gets at least an equal share of
+        // the demand (the balanced load of `minmax`); `apply_min_loads` clips either value.
+        let min_load = matching.as_ref().map_or(u32::MAX, |config| {
             u32::try_from(config.min_proposals_per_reviewer).unwrap_or(0)
         });
 

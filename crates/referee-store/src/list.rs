@@ -10,8 +10,10 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// Rows before the page; saturates instead of overflowing for absurd page numbers, which
+    /// then simply find no rows.
     pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.page_size
+        (self.page - 1).saturating_mul(self.page_size)
     }
 
     /// A request for every row at once, for internal callers.

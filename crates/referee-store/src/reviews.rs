@@ -32,6 +32,9 @@ pub struct ReviewView {
     pub proposal_slug: String,
     pub round: Round,
     pub call_name: String,
+    pub call_slug: String,
+    /// The call's managing organisation.
+    pub call_customer_uuid: Uuid,
     pub reviewer_full_name: String,
 }
 
@@ -179,12 +182,17 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
         .iter()
         .map(|review| DbUuid(review.call_uuid))
         .collect();
-    let call_names: HashMap<Uuid, String> = calls_table::table
+    let calls_by_uuid: HashMap<Uuid, (String, String, Uuid)> = calls_table::table
         .filter(calls_table::uuid.eq_any(call_keys))
-        .select((calls_table::uuid, calls_table::name))
-        .load::<(DbUuid, String)>(connection)?
+        .select((
+            calls_table::uuid,
+            calls_table::name,
+            calls_table::slug,
+            calls_table::customer_uuid,
+        ))
+        .load::<(DbUuid, String, String, DbUuid)>(connection)?
         .into_iter()
-        .map(|(uuid, name)| (uuid.0, name))
+        .map(|(uuid, name, slug, customer)| (uuid.0, (name, slug, customer.0)))
         .collect();
 
     let user_keys: Vec<DbUuid> = reviews
@@ -209,14 +217,17 @@ fn views(connection: &mut AnyConnection, reviews: Vec<Review>) -> StoreResult<Ve
             .get(&round_uuid)
             .cloned()
             .ok_or_else(|| DomainError::not_found("round"))?;
+        let (call_name, call_slug, call_customer_uuid) = calls_by_uuid
+            .get(&review.call_uuid)
+            .cloned()
+            .ok_or_else(|| DomainError::not_found("call"))?;
         result.push(ReviewView {
             proposal_name,
             proposal_slug,
             round,
-            call_name: call_names
-                .get(&review.call_uuid)
-                .cloned()
-                .unwrap_or_default(),
+            call_name,
+            call_slug,
+            call_customer_uuid,
             reviewer_full_name: user_names
                 .get(&review.reviewer_user_uuid)
                 .cloned()
