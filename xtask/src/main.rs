@@ -43,11 +43,11 @@ enum Task {
     /// stopped afterwards, also after a failure, a panic, Ctrl-C or SIGTERM. The tests append
     /// every operation they exercise to <target dir>/conformance/operations.txt, and without
     /// extra nextest arguments the run fails when an operation of openapi/openapi.json has no
-    /// 2xx reply in the suite. With --schemathesis, schemathesis then runs against a live
-    /// server. The report counts the tests per backend (names ending in ::sqlite or
-    /// ::postgres), lists uncovered operations and schemathesis results, and ends with the
-    /// line `N passed, M failed` for the tests. Exits non-zero when a test, the coverage
-    /// check or schemathesis fails.
+    /// 2xx reply in the suite. With --schemathesis and --waldur-client, schemathesis and the
+    /// published Python client then run against a live server. The report counts the tests
+    /// per backend (names ending in ::sqlite or ::postgres), lists uncovered operations and
+    /// the results of those steps, and ends with the line `N passed, M failed` for the tests.
+    /// Exits non-zero when a test, the coverage check or one of those steps fails.
     Conformance(ConformanceArgs),
 
     /// Regenerate openapi/openapi.json with `referee openapi`.
