@@ -159,12 +159,53 @@ class Scenario:
             }
             if raw_get:
                 finding["raw_json"] = self.raw(caller, "GET", raw_get)
+            defect = known_client_defect(finding)
+            if defect:
+                finding["outcome"] = "known client defect"
+                finding["reason"] = defect
+                print(f"KNOWN {name} as {caller}: {defect}")
+            else:
+                print(f"FAIL {name} as {caller}: {finding['error']}")
             self.steps.append(finding)
-            print(f"FAIL {name} as {caller}: {finding['error']}")
             return None
         self.steps.append({"step": name, "caller": caller, "outcome": "ok"})
         print(f"ok   {name} as {caller}")
         return result
+
+
+def items_in(raw):
+    """Yields the assignment items of a raw item, item list or batch detail."""
+    if isinstance(raw, list):
+        for entry in raw:
+            yield from items_in(entry)
+    elif isinstance(raw, dict):
+        if "items" in raw and isinstance(raw["items"], list):
+            yield from raw["items"]
+        elif "review_uuid" in raw:
+            yield raw
+
+
+def known_client_defect(finding):
+    """Returns the reason when a client failure is the published client's own schema defect
+    and the raw JSON is right instead, else None.
+
+    waldur-api-client types an item's review_uuid as a required UUID, but an item has no
+    review until it is accepted; referee sends null there, as its OpenAPI document declares.
+    The raw JSON must then carry review_uuid null together with review null on every item
+    without a review, and a UUID with a review link on every accepted one."""
+    if not finding["error"].startswith("TypeError: one of the hex"):
+        return None
+    items = list(items_in(finding.get("raw_json")))
+    if not items:
+        return None
+    for item in items:
+        if item.get("status") == "accepted":
+            if not (isinstance(item.get("review_uuid"), str) and item.get("review")):
+                return None
+        elif item.get("review_uuid") is not None or item.get("review") is not None:
+            return None
+    return ("the client requires review_uuid to be a UUID, but an item has no review until it is "
+            "accepted; the raw JSON carries review_uuid null and review null on those items")
 
 
 def run(scenario, ids):
@@ -309,7 +350,11 @@ def main():
     failures = [step for step in scenario.steps if step["outcome"] == "client error"]
     if args.report:
         args.report.write_text(json.dumps(scenario.steps, indent=2, default=str) + "\n")
-    print(f"{len(scenario.steps) - len(failures)} steps passed, {len(failures)} failed")
+    known = [step for step in scenario.steps if step["outcome"] == "known client defect"]
+    for step in known:
+        print(f"known client defect in step {step['step']!r}: {step['reason']}")
+    print(f"{len(scenario.steps) - len(failures) - len(known)} steps passed, {len(known)} known client defects, "
+          f"{len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 

@@ -43,8 +43,8 @@ enum Task {
     /// stopped afterwards, also after a failure, a panic, Ctrl-C or SIGTERM. The tests append
     /// every operation they exercise to <target dir>/conformance/operations.txt, and without
     /// extra nextest arguments the run fails when an operation of openapi/openapi.json has no
-    /// 2xx reply in the suite. With --schemathesis and --waldur-client, schemathesis and the
-    /// published Python client then run against a live server. The report counts the tests
+    /// 2xx reply in the suite. Then schemathesis and the published Python client run against
+    /// a live server (skip them with --skip-schemathesis and --skip-waldur-client). The report counts the tests
     /// per backend (names ending in ::sqlite or ::postgres), lists uncovered operations and
     /// the results of those steps, and ends with the line `N passed, M failed` for the tests.
     /// Exits non-zero when a test, the coverage check or one of those steps fails.

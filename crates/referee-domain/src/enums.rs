@@ -391,3 +391,23 @@ mod tests {
         assert_eq!(text, "\"CALL.MANAGER\"");
     }
 }
+
+wire_enum! {
+    /// Scope of a conflict-of-interest detection job.
+    CoiJobType {
+        FullCall = "full_call" => "Full call detection",
+        Incremental = "incremental" => "Incremental detection",
+        SinglePair = "single_pair" => "Single pair detection",
+    }
+}
+
+wire_enum! {
+    /// State of a conflict-of-interest detection job.
+    CoiJobState {
+        Pending = "pending" => "Pending",
+        Running = "running" => "Running",
+        Completed = "completed" => "Completed",
+        Failed = "failed" => "Failed",
+        Cancelled = "cancelled" => "Cancelled",
+    }
+}

@@ -5,9 +5,12 @@
 //! means, and writes the effects; the HTTP layer maps [`DomainError`] to responses.
 
 pub mod actor;
+pub mod affinity;
 pub mod assignment;
+pub mod detection;
 pub mod enums;
 pub mod error;
+pub mod import;
 pub mod solver;
 pub mod validate;
 

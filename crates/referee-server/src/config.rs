@@ -57,6 +57,15 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON and exit; needs no database.
     Openapi,
+    /// Import a referee-import/1 document (see docs/import-format.md), all or nothing, and
+    /// print the counts of what was created.
+    Import {
+        /// Path of the JSON document.
+        path: PathBuf,
+        /// UUID of an existing call to import into; without it the document creates a call.
+        #[arg(long)]
+        call: Option<String>,
+    },
     /// Manage users.
     Users {
         #[command(subcommand)]

@@ -47,6 +47,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
+        Command::Import { path, call } => {
+            let call_uuid = match call {
+                // The type comes from `import_document`'s parameter.
+                Some(text) => Some(
+                    text.trim()
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("--call {text:?} is not a valid UUID"))?,
+                ),
+                None => None,
+            };
+            let text = std::fs::read(&path)
+                .map_err(|error| anyhow::anyhow!("failed to read {}: {error}", path.display()))?;
+            let root: referee_domain::import::Node = serde_json::from_slice(&text)
+                .map_err(|error| anyhow::anyhow!("{} is not JSON: {error}", path.display()))?;
+            let url = serve::database_url(&cli.global)?;
+            let mut connection = serve::connect_and_migrate(&url)?;
+            let outcome =
+                referee_store::import::import_document(&mut connection, None, call_uuid, &root)
+                    .map_err(|error| anyhow::anyhow!("{}", describe_store_error(error)))?;
+            match outcome {
+                Ok(counts) => {
+                    println!("{}", serde_json::to_string_pretty(&counts)?);
+                    Ok(())
+                }
+                Err(errors) => {
+                    for error in &errors {
+                        eprintln!("{}: {}", error.pointer, error.message);
+                    }
+                    anyhow::bail!(
+                        "{} problem(s) in {}; nothing was imported",
+                        errors.len(),
+                        path.display()
+                    )
+                }
+            }
+        }
         Command::Users { command } => {
             let url = serve::database_url(&cli.global)?;
             let mut connection = serve::connect_and_migrate(&url)?;

@@ -1,1 +1,780 @@
-//! Operations of this resource.
+//! Conflict-of-interest detection jobs (`/api/coi-detection-jobs/` and the call's
+//! `detect-conflicts` action): creating a job, running it over the call's reviewer ×
+//! proposal pairs with the rules of `referee_domain::detection`, and reading jobs back.
+//!
+//! A run claims a `pending` job, evaluates its pairs in chunks (one write transaction per
+//! chunk, progress saved after each), records every evaluated pair in `coi_evaluated_pairs`,
+//! and ends `completed`, or `failed` with the error message. New conflicts are `automated`
+//! and `pending`, are audited, and block the pending items of their pair. A conflict with the
+//! same reviewer, proposal, type and conflicting user is never created twice.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::upsert::excluded;
+use referee_domain::detection::{
+    self, AffiliationFacts, CoauthorFacts, DetectionSettings, Finding, PublicationFacts,
+    ReviewerFacts, TeamMemberFacts,
+};
+use referee_domain::enums::{
+    CoiJobState, CoiJobType, CoiStatus, DetectionMethod, InvitationStatus,
+};
+use referee_domain::{Actor, DomainError};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::assignments;
+use crate::audit::{self, AuditEntry};
+use crate::calls;
+use crate::configs;
+use crate::connection::{AnyConnection, MultiBackend};
+use crate::error::StoreResult;
+use crate::list::{Page, PageRequest, SortKey};
+use crate::schema::{
+    call_reviewer_pools, calls as calls_table, coi_detection_jobs, coi_evaluated_pairs,
+    conflicts_of_interest, proposal_team_members, proposals, reviewer_affiliations,
+    reviewer_profiles, reviewer_publications, users,
+};
+use crate::sql_types::{DbTime, DbUuid, MaybeTime, MaybeUuid};
+use crate::stored::Stored;
+use crate::transaction::write_transaction;
+
+/// Pairs evaluated per write transaction; progress is saved after each chunk.
+const PAIRS_PER_CHUNK: usize = 25;
+
+/// A detection job.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Job {
+    #[diesel(deserialize_as = DbUuid)]
+    pub uuid: Uuid,
+    #[diesel(deserialize_as = DbUuid)]
+    pub call_uuid: Uuid,
+    #[diesel(deserialize_as = Stored<CoiJobType>)]
+    pub job_type: CoiJobType,
+    #[diesel(deserialize_as = Stored<CoiJobState>)]
+    pub state: CoiJobState,
+    pub total_pairs: i32,
+    pub processed_pairs: i32,
+    pub conflicts_found: i32,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = MaybeTime)]
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error_message: String,
+    #[diesel(deserialize_as = MaybeUuid)]
+    pub created_by_uuid: Option<Uuid>,
+    #[diesel(deserialize_as = DbTime)]
+    pub created: DateTime<Utc>,
+    #[diesel(deserialize_as = DbTime)]
+    pub modified: DateTime<Utc>,
+}
+
+impl Job {
+    /// Processed pairs as a percentage of all pairs, rounded to one decimal; 0 without pairs.
+    pub fn progress_percentage(&self) -> f64 {
+        if self.total_pairs <= 0 {
+            return 0.0;
+        }
+        let percentage = f64::from(self.processed_pairs) / f64::from(self.total_pairs) * 100.0;
+        (percentage * 10.0).round() / 10.0
+    }
+}
+
+/// A job with the name of its call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    pub job: Job,
+    pub call_name: String,
+}
+
+/// Fields a job list can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOrder {
+    Created,
+    StartedAt,
+    CompletedAt,
+    State,
+}
+
+/// Filters of the job list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub call_uuid: Option<Uuid>,
+    pub job_types: Vec<CoiJobType>,
+    pub states: Vec<CoiJobState>,
+}
+
+/// Jobs of calls the actor manages or whose organisation the actor belongs to; staff and
+/// support see every job.
+fn visible(actor: &Actor) -> coi_detection_jobs::BoxedQuery<'static, MultiBackend> {
+    let query = coi_detection_jobs::table.into_boxed();
+    if actor.reads_everything() {
+        return query;
+    }
+    let managed: Vec<DbUuid> = actor.managed_call_uuids().into_iter().map(DbUuid).collect();
+    let customers: Vec<DbUuid> = actor.customer_uuids().into_iter().map(DbUuid).collect();
+    let organisation_calls = calls_table::table
+        .filter(calls_table::customer_uuid.eq_any(customers))
+        .select(calls_table::uuid);
+    query.filter(
+        coi_detection_jobs::call_uuid
+            .eq_any(managed)
+            .or(coi_detection_jobs::call_uuid.eq_any(organisation_calls)),
+    )
+}
+
+fn filtered(
+    actor: &Actor,
+    filter: &JobFilter,
+) -> coi_detection_jobs::BoxedQuery<'static, MultiBackend> {
+    let mut query = visible(actor);
+    if let Some(call_uuid) = filter.call_uuid {
+        query = query.filter(coi_detection_jobs::call_uuid.eq(DbUuid(call_uuid)));
+    }
+    if !filter.job_types.is_empty() {
+        let types: Vec<&'static str> = filter.job_types.iter().map(|kind| kind.as_str()).collect();
+        query = query.filter(coi_detection_jobs::job_type.eq_any(types));
+    }
+    if !filter.states.is_empty() {
+        let states: Vec<&'static str> = filter.states.iter().map(|state| state.as_str()).collect();
+        query = query.filter(coi_detection_jobs::state.eq_any(states));
+    }
+    query
+}
+
+fn views(connection: &mut AnyConnection, jobs: Vec<Job>) -> StoreResult<Vec<JobView>> {
+    let call_uuids: BTreeSet<DbUuid> = jobs.iter().map(|job| DbUuid(job.call_uuid)).collect();
+    let names: HashMap<Uuid, String> = calls_table::table
+        .filter(calls_table::uuid.eq_any(call_uuids))
+        .select((calls_table::uuid, calls_table::name))
+        .load::<(DbUuid, String)>(connection)?
+        .into_iter()
+        .map(|(uuid, name)| (uuid.0, name))
+        .collect();
+    Ok(jobs
+        .into_iter()
+        .map(|job| JobView {
+            call_name: names.get(&job.call_uuid).cloned().unwrap_or_default(),
+            job,
+        })
+        .collect())
+}
+
+/// Lists jobs visible to the actor, newest first unless ordered otherwise.
+pub fn list_jobs(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    filter: &JobFilter,
+    order: &[SortKey<JobOrder>],
+    page: PageRequest,
+) -> StoreResult<Page<JobView>> {
+    let total = filtered(actor, filter)
+        .count()
+        .get_result::<i64>(connection)?;
+
+    let mut query = filtered(actor, filter);
+    if order.is_empty() {
+        query = query.then_order_by(coi_detection_jobs::created.desc());
+    }
+    for key in order {
+        query = match (key.field, key.descending) {
+            (JobOrder::Created, false) => query.then_order_by(coi_detection_jobs::created.asc()),
+            (JobOrder::Created, true) => query.then_order_by(coi_detection_jobs::created.desc()),
+            (JobOrder::StartedAt, false) => {
+                query.then_order_by(coi_detection_jobs::started_at.asc())
+            }
+            (JobOrder::StartedAt, true) => {
+                query.then_order_by(coi_detection_jobs::started_at.desc())
+            }
+            (JobOrder::CompletedAt, false) => {
+                query.then_order_by(coi_detection_jobs::completed_at.asc())
+            }
+            (JobOrder::CompletedAt, true) => {
+                query.then_order_by(coi_detection_jobs::completed_at.desc())
+            }
+            (JobOrder::State, false) => query.then_order_by(coi_detection_jobs::state.asc()),
+            (JobOrder::State, true) => query.then_order_by(coi_detection_jobs::state.desc()),
+        };
+    }
+    let rows = query
+        .then_order_by(coi_detection_jobs::uuid.asc())
+        .offset(page.offset())
+        .limit(page.page_size)
+        .load::<Job>(connection)?;
+    Ok(Page {
+        rows: views(connection, rows)?,
+        total,
+    })
+}
+
+/// Finds a job visible to the actor; others are reported as not found.
+pub fn find_visible_job(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    uuid: Uuid,
+) -> StoreResult<JobView> {
+    let job = visible(actor)
+        .filter(coi_detection_jobs::uuid.eq(DbUuid(uuid)))
+        .first::<Job>(connection)
+        .optional()?
+        .ok_or_else(|| DomainError::not_found("COI detection job"))?;
+    Ok(views(connection, vec![job])?.remove(0))
+}
+
+pub fn get_job(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<JobView> {
+    let job = coi_detection_jobs::table
+        .find(DbUuid(uuid))
+        .first::<Job>(connection)
+        .optional()?
+        .ok_or_else(|| DomainError::not_found("COI detection job"))?;
+    Ok(views(connection, vec![job])?.remove(0))
+}
+
+/// Creates a `pending` job for a call the actor manages. [`run_job`] does the work.
+pub fn create_job(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    job_type: CoiJobType,
+) -> StoreResult<JobView> {
+    let call = calls::find_visible_call(connection, actor, call_uuid)?;
+    call.require_manager(actor)?;
+    if job_type == CoiJobType::SinglePair {
+        return Err(DomainError::field(
+            "job_type",
+            "\"single_pair\" cannot be started for a whole call. Send \"full_call\" or \"incremental\".",
+        )
+        .into());
+    }
+
+    let uuid = Uuid::now_v7();
+    let at = DbTime::from(Utc::now());
+    diesel::insert_into(coi_detection_jobs::table)
+        .values((
+            coi_detection_jobs::uuid.eq(DbUuid(uuid)),
+            coi_detection_jobs::call_uuid.eq(DbUuid(call.uuid)),
+            coi_detection_jobs::job_type.eq(job_type.as_str()),
+            coi_detection_jobs::state.eq(CoiJobState::Pending.as_str()),
+            coi_detection_jobs::total_pairs.eq(0),
+            coi_detection_jobs::processed_pairs.eq(0),
+            coi_detection_jobs::conflicts_found.eq(0),
+            coi_detection_jobs::error_message.eq(""),
+            coi_detection_jobs::created_by_uuid.eq(Some(DbUuid(actor.user_uuid))),
+            coi_detection_jobs::created.eq(at),
+            coi_detection_jobs::modified.eq(at),
+        ))
+        .execute(connection)?;
+    tracing::info!(job.uuid = %uuid.simple(), call.uuid = %call.uuid.simple(), job.job_type = job_type.as_str(), "COI detection job created");
+    get_job(connection, uuid)
+}
+
+/// Creates a job and runs it to the end on this connection; for callers without a
+/// background runner (tests, the command line).
+pub fn detect_now(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    job_type: CoiJobType,
+) -> StoreResult<JobView> {
+    let job = create_job(connection, actor, call_uuid, job_type)?;
+    run_job(connection, actor, job.job.uuid)
+}
+
+/// Runs a `pending` job: claims it, evaluates its pairs, and marks it `completed` or
+/// `failed`. A job in any other state is returned unchanged. `actor` is recorded as the one
+/// who caused the new conflicts and the item changes.
+pub fn run_job(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    job_uuid: Uuid,
+) -> StoreResult<JobView> {
+    let claimed = diesel::update(
+        coi_detection_jobs::table
+            .filter(coi_detection_jobs::uuid.eq(DbUuid(job_uuid)))
+            .filter(coi_detection_jobs::state.eq(CoiJobState::Pending.as_str())),
+    )
+    .set((
+        coi_detection_jobs::state.eq(CoiJobState::Running.as_str()),
+        coi_detection_jobs::started_at.eq(Some(DbTime::from(Utc::now()))),
+        coi_detection_jobs::modified.eq(DbTime::from(Utc::now())),
+    ))
+    .execute(connection)?;
+    if claimed != 1 {
+        return get_job(connection, job_uuid);
+    }
+
+    let job = get_job(connection, job_uuid)?.job;
+    let started = std::time::Instant::now();
+    let outcome = evaluate_job(connection, actor, &job);
+    let finished = DbTime::from(Utc::now());
+    match outcome {
+        Ok(()) => {
+            diesel::update(coi_detection_jobs::table.find(DbUuid(job_uuid)))
+                .set((
+                    coi_detection_jobs::state.eq(CoiJobState::Completed.as_str()),
+                    coi_detection_jobs::completed_at.eq(Some(finished)),
+                    coi_detection_jobs::modified.eq(finished),
+                ))
+                .execute(connection)?;
+            let done = get_job(connection, job_uuid)?;
+            tracing::info!(
+                job.uuid = %job_uuid.simple(),
+                call.uuid = %job.call_uuid.simple(),
+                job.processed_pairs = done.job.processed_pairs,
+                job.conflicts_found = done.job.conflicts_found,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "COI detection job completed"
+            );
+            Ok(done)
+        }
+        Err(error) => {
+            tracing::error!(job.uuid = %job_uuid.simple(), call.uuid = %job.call_uuid.simple(), %error, "COI detection job failed");
+            diesel::update(coi_detection_jobs::table.find(DbUuid(job_uuid)))
+                .set((
+                    coi_detection_jobs::state.eq(CoiJobState::Failed.as_str()),
+                    coi_detection_jobs::completed_at.eq(Some(finished)),
+                    coi_detection_jobs::error_message.eq(error.to_string()),
+                    coi_detection_jobs::modified.eq(finished),
+                ))
+                .execute(connection)?;
+            get_job(connection, job_uuid)
+        }
+    }
+}
+
+/// Marks a job `failed` with a message, for a runner that could not start it (for example
+/// when no database connection was available). A finished job is left as it is.
+pub fn fail_job(connection: &mut AnyConnection, job_uuid: Uuid, message: &str) -> StoreResult<()> {
+    let at = DbTime::from(Utc::now());
+    diesel::update(
+        coi_detection_jobs::table
+            .filter(coi_detection_jobs::uuid.eq(DbUuid(job_uuid)))
+            .filter(
+                coi_detection_jobs::state
+                    .eq_any([CoiJobState::Pending.as_str(), CoiJobState::Running.as_str()]),
+            ),
+    )
+    .set((
+        coi_detection_jobs::state.eq(CoiJobState::Failed.as_str()),
+        coi_detection_jobs::completed_at.eq(Some(at)),
+        coi_detection_jobs::error_message.eq(message),
+        coi_detection_jobs::modified.eq(at),
+    ))
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Reads the detection settings from a call's COI configuration (defaults without a row).
+fn settings_of(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<DetectionSettings> {
+    let config = configs::coi_config(connection, call_uuid)?;
+    Ok(DetectionSettings {
+        named_personnel: config.auto_detect_named_personnel,
+        institutional: config.auto_detect_institutional && config.include_same_institution,
+        coauthorship: config.auto_detect_coauthorship,
+        institutional_lookback_years: config.institutional_lookback_years,
+        coauthorship_lookback_years: config.coauthorship_lookback_years,
+        coauthorship_threshold_papers: config.coauthorship_threshold_papers,
+    })
+}
+
+fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> StoreResult<()> {
+    let settings = settings_of(connection, job.call_uuid)?;
+    let reviewers = reviewer_facts(connection, job.call_uuid)?;
+    let teams = team_facts(connection, job.call_uuid)?;
+
+    let evaluated: BTreeSet<(Uuid, Uuid)> = if job.job_type == CoiJobType::Incremental {
+        coi_evaluated_pairs::table
+            .filter(coi_evaluated_pairs::call_uuid.eq(DbUuid(job.call_uuid)))
+            .select((
+                coi_evaluated_pairs::reviewer_uuid,
+                coi_evaluated_pairs::proposal_uuid,
+            ))
+            .load::<(DbUuid, DbUuid)>(connection)?
+            .into_iter()
+            .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let pairs: Vec<(Uuid, Uuid)> = reviewers
+        .keys()
+        .flat_map(|reviewer| teams.keys().map(move |proposal| (*reviewer, *proposal)))
+        .filter(|pair| !evaluated.contains(pair))
+        .collect();
+
+    diesel::update(coi_detection_jobs::table.find(DbUuid(job.uuid)))
+        .set(coi_detection_jobs::total_pairs.eq(i32::try_from(pairs.len()).unwrap_or(i32::MAX)))
+        .execute(connection)?;
+
+    let today = Utc::now().date_naive();
+    for chunk in pairs.chunks(PAIRS_PER_CHUNK) {
+        write_transaction(connection, |connection| {
+            lock_call(connection, job.call_uuid)?;
+            let mut created = 0;
+            for (reviewer_uuid, proposal_uuid) in chunk {
+                let findings = detection::detect_conflicts(
+                    &reviewers[reviewer_uuid],
+                    &teams[proposal_uuid],
+                    &settings,
+                    today,
+                );
+                for finding in &findings {
+                    if save_finding(
+                        connection,
+                        actor,
+                        job,
+                        *reviewer_uuid,
+                        *proposal_uuid,
+                        finding,
+                    )? {
+                        created += 1;
+                    }
+                }
+                mark_evaluated(connection, job.call_uuid, *reviewer_uuid, *proposal_uuid)?;
+            }
+            let processed = i32::try_from(chunk.len()).unwrap_or(i32::MAX);
+            diesel::update(coi_detection_jobs::table.find(DbUuid(job.uuid)))
+                .set((
+                    coi_detection_jobs::processed_pairs
+                        .eq(coi_detection_jobs::processed_pairs + processed),
+                    coi_detection_jobs::conflicts_found
+                        .eq(coi_detection_jobs::conflicts_found + created),
+                    coi_detection_jobs::modified.eq(DbTime::from(Utc::now())),
+                ))
+                .execute(connection)?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, takes a transaction-level advisory lock keyed on the call, so that two jobs
+/// of one call check for and insert conflicts one after the other. SQLite's write lock,
+/// taken when the transaction begins, already serialises them.
+fn lock_call(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<()> {
+    if let AnyConnection::Postgresql(_) = connection {
+        let bytes = call_uuid.as_bytes();
+        let key = i64::from_be_bytes(bytes[8..16].try_into().unwrap_or([0; 8]));
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(key)
+            .execute(connection)?;
+    }
+    Ok(())
+}
+
+/// Inserts a finding as a conflict unless one with the same reviewer, proposal, type and
+/// conflicting user exists (any status). Returns whether it inserted one.
+fn save_finding(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    job: &Job,
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+    finding: &Finding,
+) -> StoreResult<bool> {
+    let mut existing = conflicts_of_interest::table
+        .filter(conflicts_of_interest::reviewer_uuid.eq(DbUuid(reviewer_uuid)))
+        .filter(conflicts_of_interest::proposal_uuid.eq(DbUuid(proposal_uuid)))
+        .filter(conflicts_of_interest::coi_type.eq(finding.coi_type.as_str()))
+        .into_boxed();
+    existing = match finding.conflicting_user_uuid {
+        Some(user_uuid) => {
+            existing.filter(conflicts_of_interest::conflicting_user_uuid.eq(DbUuid(user_uuid)))
+        }
+        None => existing.filter(conflicts_of_interest::conflicting_user_uuid.is_null()),
+    };
+    if existing.count().get_result::<i64>(connection)? > 0 {
+        return Ok(false);
+    }
+
+    let uuid = Uuid::now_v7();
+    let at = assignments::now();
+    let evidence = serde_json::to_value(&finding.evidence)
+        .unwrap_or_else(|_| json!({}))
+        .to_string();
+    diesel::insert_into(conflicts_of_interest::table)
+        .values((
+            conflicts_of_interest::uuid.eq(DbUuid(uuid)),
+            conflicts_of_interest::call_uuid.eq(DbUuid(job.call_uuid)),
+            conflicts_of_interest::reviewer_uuid.eq(DbUuid(reviewer_uuid)),
+            conflicts_of_interest::proposal_uuid.eq(Some(DbUuid(proposal_uuid))),
+            conflicts_of_interest::conflicting_user_uuid
+                .eq(finding.conflicting_user_uuid.map(DbUuid)),
+            conflicts_of_interest::conflicting_organization_uuid
+                .eq(finding.conflicting_organization_uuid.map(DbUuid)),
+            conflicts_of_interest::coi_type.eq(finding.coi_type.as_str()),
+            conflicts_of_interest::severity.eq(finding.severity.as_str()),
+            conflicts_of_interest::detection_method.eq(DetectionMethod::Automated.as_str()),
+            conflicts_of_interest::detected_at.eq(DbTime(at)),
+            conflicts_of_interest::evidence_description.eq(&finding.description),
+            conflicts_of_interest::evidence_data.eq(evidence),
+            conflicts_of_interest::status.eq(CoiStatus::Pending.as_str()),
+            conflicts_of_interest::review_notes.eq(""),
+            conflicts_of_interest::management_plan.eq(""),
+            conflicts_of_interest::created.eq(DbTime(at)),
+            conflicts_of_interest::modified.eq(DbTime(at)),
+        ))
+        .execute(connection)?;
+    let reason = format!("Found by COI detection job {}.", job.uuid.simple());
+    audit::record(
+        connection,
+        AuditEntry {
+            call_uuid: Some(job.call_uuid),
+            object_type: "conflict",
+            object_uuid: uuid,
+            action: "conflict.detected",
+            actor: Some(actor),
+            reason: &reason,
+            before: None,
+            after: Some(json!({
+                "status": "pending",
+                "coi_type": finding.coi_type.as_str(),
+                "severity": finding.severity.as_str(),
+                "detection_method": "automated",
+                "reviewer_uuid": reviewer_uuid.simple().to_string(),
+                "proposal_uuid": proposal_uuid.simple().to_string(),
+                "job_uuid": job.uuid.simple().to_string(),
+            })),
+        },
+    )?;
+    crate::conflicts::block_pending_items(connection, actor, uuid)?;
+    Ok(true)
+}
+
+/// Records that a pair was evaluated now. The upsert is written per backend because the
+/// conflict target needs the concrete connection type.
+fn mark_evaluated(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+) -> StoreResult<()> {
+    let row = (
+        coi_evaluated_pairs::call_uuid.eq(DbUuid(call_uuid)),
+        coi_evaluated_pairs::reviewer_uuid.eq(DbUuid(reviewer_uuid)),
+        coi_evaluated_pairs::proposal_uuid.eq(DbUuid(proposal_uuid)),
+        coi_evaluated_pairs::evaluated_at.eq(DbTime::from(Utc::now())),
+    );
+    let target = (
+        coi_evaluated_pairs::call_uuid,
+        coi_evaluated_pairs::reviewer_uuid,
+        coi_evaluated_pairs::proposal_uuid,
+    );
+    match connection {
+        AnyConnection::Postgresql(postgres) => {
+            diesel::insert_into(coi_evaluated_pairs::table)
+                .values(row)
+                .on_conflict(target)
+                .do_update()
+                .set(
+                    coi_evaluated_pairs::evaluated_at
+                        .eq(excluded(coi_evaluated_pairs::evaluated_at)),
+                )
+                .execute(postgres)?;
+        }
+        AnyConnection::Sqlite(sqlite) => {
+            diesel::insert_into(coi_evaluated_pairs::table)
+                .values(row)
+                .on_conflict(target)
+                .do_update()
+                .set(
+                    coi_evaluated_pairs::evaluated_at
+                        .eq(excluded(coi_evaluated_pairs::evaluated_at)),
+                )
+                .execute(sqlite)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reviewer profiles of the call's accepted pool entries, with their user's name and e-mail,
+/// affiliations and publications, keyed by profile UUID.
+fn reviewer_facts(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<std::collections::BTreeMap<Uuid, ReviewerFacts>> {
+    let profile_uuids: Vec<DbUuid> = call_reviewer_pools::table
+        .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
+        .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
+        .select(call_reviewer_pools::reviewer_uuid.assume_not_null())
+        .distinct()
+        .load::<DbUuid>(connection)?;
+
+    let profiles = reviewer_profiles::table
+        .inner_join(users::table)
+        .filter(reviewer_profiles::uuid.eq_any(&profile_uuids))
+        .select((
+            reviewer_profiles::uuid,
+            reviewer_profiles::user_uuid,
+            reviewer_profiles::orcid_id,
+            reviewer_profiles::alternative_names,
+            users::full_name,
+            users::email,
+        ))
+        .load::<(DbUuid, DbUuid, Option<String>, String, String, String)>(connection)?;
+    let mut facts: std::collections::BTreeMap<Uuid, ReviewerFacts> = profiles
+        .into_iter()
+        .map(
+            |(uuid, user_uuid, orcid, alternative_names, full_name, email)| {
+                let reviewer = ReviewerFacts {
+                    user_uuid: Some(user_uuid.0),
+                    full_name,
+                    email,
+                    orcid,
+                    alternative_names: serde_json::from_str(&alternative_names).unwrap_or_default(),
+                    affiliations: Vec::new(),
+                    publications: Vec::new(),
+                };
+                (uuid.0, reviewer)
+            },
+        )
+        .collect();
+
+    let affiliations = reviewer_affiliations::table
+        .filter(reviewer_affiliations::profile_uuid.eq_any(&profile_uuids))
+        .order(reviewer_affiliations::uuid.asc())
+        .select((
+            reviewer_affiliations::profile_uuid,
+            reviewer_affiliations::organization_uuid,
+            reviewer_affiliations::organization_name,
+            reviewer_affiliations::organization_identifier,
+            reviewer_affiliations::department,
+            reviewer_affiliations::position_title,
+            reviewer_affiliations::affiliation_type,
+            reviewer_affiliations::start_date,
+            reviewer_affiliations::end_date,
+        ))
+        .load::<AffiliationRow>(connection)?;
+    for row in affiliations {
+        if let Some(reviewer) = facts.get_mut(&row.0.0) {
+            reviewer.affiliations.push(AffiliationFacts {
+                organization_uuid: row.1.map(|uuid| uuid.0),
+                organization_name: row.2,
+                organization_identifier: row.3,
+                department: row.4,
+                position_title: row.5,
+                affiliation_type: row.6,
+                start_date: row.7,
+                end_date: row.8,
+            });
+        }
+    }
+
+    let publications = reviewer_publications::table
+        .filter(reviewer_publications::profile_uuid.eq_any(&profile_uuids))
+        .order(reviewer_publications::uuid.asc())
+        .select((
+            reviewer_publications::profile_uuid,
+            reviewer_publications::title,
+            reviewer_publications::doi,
+            reviewer_publications::publication_year,
+            reviewer_publications::coauthors,
+        ))
+        .load::<(DbUuid, String, Option<String>, Option<i32>, String)>(connection)?;
+    for (profile_uuid, title, doi, year, coauthors) in publications {
+        if let Some(reviewer) = facts.get_mut(&profile_uuid.0) {
+            reviewer.publications.push(PublicationFacts {
+                title,
+                doi,
+                year,
+                coauthors: parse_coauthors(&coauthors),
+            });
+        }
+    }
+    Ok(facts)
+}
+
+type AffiliationRow = (
+    DbUuid,
+    Option<DbUuid>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+);
+
+/// Reads stored co-authors: a JSON array of `{"name", "orcid"}` objects or plain names.
+/// Entries of any other shape are skipped.
+fn parse_coauthors(text: &str) -> Vec<CoauthorFacts> {
+    let Ok(serde_json::Value::Array(entries)) = serde_json::from_str(text) else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|entry| match entry {
+            serde_json::Value::String(name) => Some(CoauthorFacts { name, orcid: None }),
+            serde_json::Value::Object(fields) => Some(CoauthorFacts {
+                name: fields
+                    .get("name")
+                    .and_then(|name| name.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                orcid: fields
+                    .get("orcid")
+                    .and_then(|orcid| orcid.as_str())
+                    .map(str::to_owned),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Loads the team of every proposal of the call (any state), keyed by proposal UUID. A
+/// proposal without members has an empty team.
+fn team_facts(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<std::collections::BTreeMap<Uuid, Vec<TeamMemberFacts>>> {
+    let mut teams: std::collections::BTreeMap<Uuid, Vec<TeamMemberFacts>> = proposals::table
+        .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
+        .select(proposals::uuid)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|uuid| (uuid.0, Vec::new()))
+        .collect();
+
+    let members = proposal_team_members::table
+        .inner_join(proposals::table)
+        .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
+        .order((
+            proposal_team_members::created.asc(),
+            proposal_team_members::uuid.asc(),
+        ))
+        .select((
+            proposal_team_members::proposal_uuid,
+            proposal_team_members::user_uuid,
+            proposal_team_members::full_name,
+            proposal_team_members::email,
+            proposal_team_members::orcid,
+            proposal_team_members::organization,
+            proposal_team_members::role,
+        ))
+        .load::<(
+            DbUuid,
+            Option<DbUuid>,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+        )>(connection)?;
+    for (proposal_uuid, user_uuid, full_name, email, orcid, organization, role) in members {
+        if let Some(team) = teams.get_mut(&proposal_uuid.0) {
+            team.push(TeamMemberFacts {
+                user_uuid: user_uuid.map(|uuid| uuid.0),
+                full_name,
+                email,
+                orcid,
+                organization,
+                role,
+            });
+        }
+    }
+    Ok(teams)
+}

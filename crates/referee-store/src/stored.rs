@@ -76,3 +76,8 @@ unwrap_stored!(
     TeamMemberRole,
     VenueType,
 );
+
+unwrap_stored!(
+    referee_domain::enums::CoiJobType,
+    referee_domain::enums::CoiJobState,
+);
