@@ -57,8 +57,8 @@ pub fn openapi() -> OpenApi {
 }
 
 /// Adds the error responses that the shared extractors give every operation of a kind, so
-/// that no handler has to repeat them: a 404 on every GET and HEAD (a `page` past the last
-/// one or not a positive number), and a 400 on every HEAD count (an invalid filter).
+/// that no handler repeats them. Every GET and HEAD gets a 404 (a `page` past the last one
+/// or not a positive number), and every HEAD count a 400 (an invalid filter).
 fn document_shared_errors(document: &mut OpenApi) {
     use utoipa::openapi::response::ResponseBuilder;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr};

@@ -1,8 +1,9 @@
 //! One tick of the background scheduler: the periodic jobs of the assignment workflow.
 //!
 //! Every job is idempotent: a second tick at the same time changes nothing. On PostgreSQL a
-//! tick runs in one transaction that first takes a transaction-level advisory lock, so when
-//! several servers share a database only one of them runs a given tick; the others skip it.
+//! tick runs in one transaction that first takes a transaction-level advisory lock. When
+//! several servers share a database, only the server holding the lock runs the tick and the
+//! others skip it.
 //! On SQLite each job takes the database's write lock in turn.
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use crate::error::StoreResult;
 /// Advisory lock key of the scheduler (the ASCII bytes of "referee1").
 pub const ADVISORY_LOCK_KEY: i64 = 0x7265_6665_7265_6531;
 
-/// What one tick changed.
+/// Counts of the changes one tick made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickReport {
     /// Another server held the lock, so this one ran nothing.

@@ -31,7 +31,7 @@ pub struct AuditEventOut {
     /// `batch`, `item`, `pool_entry`, `conflict` or `review`.
     pub object_type: String,
     pub object_uuid: HexUuid,
-    /// What happened, for example `item.accepted`.
+    /// Kind of change, for example `item.accepted`.
     pub action: String,
     /// The user who caused the change; null for the scheduler.
     pub actor_uuid: Option<HexUuid>,
