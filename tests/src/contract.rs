@@ -93,12 +93,25 @@ pub fn check(reply: &Reply) {
         // NOTE: error statuses missing from an operation's description are not reported yet.
         return;
     };
+    if let Some(headers) = response["headers"].as_object() {
+        for name in headers.keys() {
+            assert!(
+                reply.headers.contains_key(name.to_lowercase().as_str()),
+                "{operation_name} returned {status} without the {name} header that the OpenAPI document declares"
+            );
+        }
+    }
     if method == "head" || reply.body.is_null() {
         return;
     }
     let Some(schema) = response["content"]["application/json"].get("schema") else {
         return;
     };
+    let content_type = reply.header("content-type");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{operation_name} returned {status} with Content-Type {content_type:?}; the OpenAPI document declares application/json"
+    );
 
     let validator = validator(&format!("{operation_name} {status}"), schema);
     let errors: Vec<String> = validator
