@@ -19,8 +19,30 @@ use crate::Reply;
 fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        serde_json::to_value(referee_http::openapi()).expect("serialising the OpenAPI document")
+        let mut document = serde_json::to_value(referee_http::openapi())
+            .expect("serialising the OpenAPI document");
+        require_declared_keys(&mut document);
+        document
     })
+}
+
+/// Marks every declared property of every object schema as required. referee never omits a
+/// key that its schema declares (a key without a value is `null`), so a response that leaves
+/// one out fails validation even where the generated schema lists it as optional.
+fn require_declared_keys(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Object(properties)) = object.get("properties") {
+                let keys: Vec<Value> = properties.keys().cloned().map(Value::String).collect();
+                object.insert("required".to_owned(), Value::Array(keys));
+            }
+            for child in object.values_mut() {
+                require_declared_keys(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(require_declared_keys),
+        _ => {}
+    }
 }
 
 /// Finds the path template of the document that matches `path`, preferring the one with the

@@ -97,6 +97,26 @@ const FIRST_PUBLICATION_YEAR: i64 = 1900;
 
 // Response bodies.
 
+/// Gives every co-author object an `orcid` key (null when unknown), so that the key the
+/// schema declares is always present; name strings stay strings.
+fn with_orcid_keys(coauthors: Value) -> Value {
+    match coauthors {
+        Value::Array(entries) => Value::Array(
+            entries
+                .into_iter()
+                .map(|entry| match entry {
+                    Value::Object(mut person) => {
+                        person.entry("orcid").or_insert(Value::Null);
+                        Value::Object(person)
+                    }
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// A co-author of a publication: a name, or an object with the name and an ORCID iD.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -268,7 +288,7 @@ impl From<Publication> for PublicationOut {
     fn from(publication: Publication) -> Self {
         Self {
             uuid: publication.uuid.into(),
-            coauthors: publication.coauthors(),
+            coauthors: with_orcid_keys(publication.coauthors()),
             external_ids: publication.external_ids(),
             title: publication.title,
             doi: publication.doi,
