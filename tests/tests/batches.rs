@@ -1998,7 +1998,8 @@ async fn generate_skips_blocked_and_respects_capacity(app: TestApp) {
             "mean_proposal_affinity",
             "load_histogram",
             "unfilled_proposals",
-            "infeasibility"
+            "infeasibility",
+            "coi_detection_job_uuid"
         ])
     );
 
@@ -2241,8 +2242,15 @@ async fn generate_refusals(app: TestApp) {
         )
         .await
         .expect(200);
+    let mut body = reply.body.clone();
+    let job = body
+        .as_object_mut()
+        .expect("an object")
+        .remove("coi_detection_job_uuid");
+    // The draft proposal's pair with the reviewer was never evaluated.
+    assert!(job.is_some_and(|job| job.is_string()));
     assert_eq!(
-        reply.body,
+        body,
         json!({
             "batches_created": 0,
             "items_created": 0,
@@ -2284,6 +2292,7 @@ async fn generate_without_reviewers(app: TestApp) {
             "load_histogram": {},
             "unfilled_proposals": [],
             "infeasibility": null,
+            "coi_detection_job_uuid": null,
         })
     );
 

@@ -21,6 +21,7 @@ on_both_backends!(
     detect_job_list_filters,
     detect_refusals,
     detect_iclr_sample,
+    generate_detects_unevaluated_pairs,
 );
 
 const JOBS: &str = "/api/coi-detection-jobs/";
@@ -1247,4 +1248,111 @@ async fn detect_iclr_sample(app: TestApp) {
 
     let rerun = detect(&app, &app.staff, call, "full_call").await;
     assert_eq!(rerun["conflicts_found"], 0);
+}
+
+/// Proposal UUIDs of the call's items assigned to a reviewer profile.
+async fn assigned_proposals(app: &TestApp, call_uuid: &str, reviewer: &PoolMember) -> Vec<String> {
+    app.get(
+        &app.staff,
+        &format!(
+            "/api/assignment-items/?call_uuid={call_uuid}&reviewer_uuid={}&page_size=300",
+            reviewer.profile_uuid()
+        ),
+    )
+    .await
+    .expect(200)
+    .array()
+    .iter()
+    .map(|item| {
+        item["proposal_uuid"]
+            .as_str()
+            .expect("proposal_uuid")
+            .to_owned()
+    })
+    .collect()
+}
+
+async fn generate(app: &TestApp, call_uuid: &str) -> Value {
+    app.post(
+        &app.staff,
+        &format!("/api/proposal-protected-calls/{call_uuid}/generate-assignments/"),
+        json!({"reviewers_per_proposal": 1}),
+    )
+    .await
+    .expect(200)
+    .body
+}
+
+async fn generate_detects_unevaluated_pairs(app: TestApp) {
+    let setup = app.call_setup(0, 0).await;
+    let call = &setup.call_uuid;
+    let round = &setup.round_uuid;
+    let named = reviewer(&app, call, "named", "Nia Named", "nia@home.test", json!({})).await;
+    let plain = reviewer(&app, call, "plain", "Pia Plain", "pia@home.test", json!({})).await;
+    let first = team_proposal(&app, round, "First", json!([{"full_name": "Nia Named"}])).await;
+    team_proposal(&app, round, "Second", json!([{"full_name": "Nobody Here"}])).await;
+
+    // No detection ran yet, so generation evaluates all four pairs first.
+    let outcome = generate(&app, call).await;
+    let job_uuid = outcome["coi_detection_job_uuid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detection job in {outcome}"))
+        .to_owned();
+    let job = app
+        .get(&app.staff, &format!("{JOBS}{job_uuid}/"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(job["job_type"], "incremental");
+    assert_eq!(job["state"], "completed");
+    assert_eq!(job["total_pairs"], 4);
+    assert_eq!(job["conflicts_found"], 1);
+    assert_eq!(outcome["items_created"], 2);
+
+    let conflicts = automated(&app, call).await;
+    assert_eq!(
+        pairs(&conflicts, "ROLE_NAMED"),
+        BTreeSet::from([pair(&named, &first)])
+    );
+    assert!(
+        !assigned_proposals(&app, call, &named)
+            .await
+            .contains(&first)
+    );
+    assert!(
+        assigned_proposals(&app, call, &plain)
+            .await
+            .contains(&first)
+    );
+
+    // Every pair is evaluated now: a second run starts no job.
+    let jobs_before = job_count(&app).await;
+    let repeat = generate(&app, call).await;
+    assert_eq!(repeat["coi_detection_job_uuid"], Value::Null);
+    assert_eq!(job_count(&app).await, jobs_before);
+
+    // A proposal added later is evaluated against both reviewers before it is assigned.
+    let third = team_proposal(&app, round, "Third", json!([{"full_name": "Nia Named"}])).await;
+    let later = generate(&app, call).await;
+    let later_job = later["coi_detection_job_uuid"]
+        .as_str()
+        .expect("a job")
+        .to_owned();
+    let job = app
+        .get(&app.staff, &format!("{JOBS}{later_job}/"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(job["total_pairs"], 2);
+    assert_eq!(job["conflicts_found"], 1);
+    assert!(
+        !assigned_proposals(&app, call, &named)
+            .await
+            .contains(&third)
+    );
+    assert!(
+        assigned_proposals(&app, call, &plain)
+            .await
+            .contains(&third)
+    );
 }

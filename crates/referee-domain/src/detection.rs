@@ -22,6 +22,11 @@ use uuid::Uuid;
 
 use crate::enums::{CoiSeverity, CoiType};
 
+mod prepared;
+
+use prepared::{NameKey, PreparedAffiliation, PreparedMember, PreparedPublication};
+pub use prepared::{PreparedReviewer, PreparedTeam};
+
 /// Minimum [`name_similarity`] at which a team member counts as the reviewer.
 pub const NAMED_SIMILARITY: f64 = 0.90;
 
@@ -269,31 +274,7 @@ fn fold_accent(character: char) -> Option<&'static str> {
 /// Computes the similarity of two names in `[0, 1]`: `1 - levenshtein / max(length)` over the characters
 /// of the normalised names. Equal normalised names score 1; an empty name scores 0.
 pub fn name_similarity(left: &str, right: &str) -> f64 {
-    let left: Vec<char> = normalize_name(left).chars().collect();
-    let right: Vec<char> = normalize_name(right).chars().collect();
-    if left.is_empty() || right.is_empty() {
-        return 0.0;
-    }
-    if left == right {
-        return 1.0;
-    }
-    let longest = left.len().max(right.len());
-    1.0 - levenshtein(&left, &right) as f64 / longest as f64
-}
-
-/// Edit distance (insertions, deletions, substitutions) between two character sequences.
-fn levenshtein(left: &[char], right: &[char]) -> usize {
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    let mut current = vec![0; right.len() + 1];
-    for (i, left_char) in left.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, right_char) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(left_char != right_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[right.len()]
+    NameKey::new(left).similarity(&NameKey::new(right))
 }
 
 /// The bare ORCID iD in upper case (`0000-0002-1825-009X`), without an `orcid.org` prefix;
@@ -352,17 +333,33 @@ pub fn detect_conflicts(
     settings: &DetectionSettings,
     today: NaiveDate,
 ) -> Vec<Finding> {
+    detect_prepared(
+        &PreparedReviewer::new(reviewer),
+        &PreparedTeam::new(team),
+        settings,
+        today,
+    )
+}
+
+/// Runs every enabled rule for one pair, as [`detect_conflicts`] does, on facts prepared once
+/// for comparing one reviewer with many teams and one team with many reviewers.
+pub fn detect_prepared(
+    reviewer: &PreparedReviewer<'_>,
+    team: &PreparedTeam<'_>,
+    settings: &DetectionSettings,
+    today: NaiveDate,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     if settings.named_personnel
-        && let Some(finding) = named_personnel(reviewer, team)
+        && let Some(finding) = named_in_team(reviewer, team)
     {
         findings.push(finding);
     }
     if settings.institutional {
-        findings.extend(institutional_conflicts(reviewer, team, settings, today));
+        findings.extend(institutional_in_team(reviewer, team, settings, today));
     }
     if settings.coauthorship {
-        findings.extend(coauthorship(reviewer, team, settings, today));
+        findings.extend(coauthorship_in_team(reviewer, team, settings, today));
     }
 
     let mut seen = BTreeSet::new();
@@ -372,7 +369,11 @@ pub fn detect_conflicts(
 
 /// Finds the first team member who is the reviewer and returns it as a `ROLE_NAMED` finding.
 pub fn named_personnel(reviewer: &ReviewerFacts, team: &[TeamMemberFacts]) -> Option<Finding> {
-    team.iter().find_map(|member| {
+    named_in_team(&PreparedReviewer::new(reviewer), &PreparedTeam::new(team))
+}
+
+fn named_in_team(reviewer: &PreparedReviewer<'_>, team: &PreparedTeam<'_>) -> Option<Finding> {
+    team.members.iter().find_map(|member| {
         let evidence = named_match(reviewer, member)?;
         let reason = match evidence.match_reason {
             "user_account" => "the same user account",
@@ -384,50 +385,58 @@ pub fn named_personnel(reviewer: &ReviewerFacts, team: &[TeamMemberFacts]) -> Op
         Some(Finding {
             coi_type: CoiType::RoleNamed,
             severity: CoiSeverity::Real,
-            conflicting_user_uuid: member.user_uuid.or(reviewer.user_uuid),
+            conflicting_user_uuid: member.facts.user_uuid.or(reviewer.facts.user_uuid),
             conflicting_organization_uuid: None,
             description: format!(
                 "The reviewer is named on the proposal as {} ({reason}).",
-                member.full_name
+                member.facts.full_name
             ),
             evidence: Evidence::Named(evidence),
         })
     })
 }
 
-fn named_match(reviewer: &ReviewerFacts, member: &TeamMemberFacts) -> Option<NamedEvidence> {
+fn named_match(
+    reviewer: &PreparedReviewer<'_>,
+    member: &PreparedMember<'_>,
+) -> Option<NamedEvidence> {
     let evidence = |match_reason, matched_name: &str, similarity| NamedEvidence {
         match_reason,
-        role_in_proposal: member.role.clone(),
-        team_member_name: member.full_name.clone(),
+        role_in_proposal: member.facts.role.clone(),
+        team_member_name: member.facts.full_name.clone(),
         matched_name: matched_name.to_owned(),
         similarity,
     };
 
-    if let (Some(reviewer_user), Some(member_user)) = (reviewer.user_uuid, member.user_uuid)
+    if let (Some(reviewer_user), Some(member_user)) =
+        (reviewer.facts.user_uuid, member.facts.user_uuid)
         && reviewer_user == member_user
     {
-        return Some(evidence("user_account", &reviewer.full_name, None));
+        return Some(evidence("user_account", &reviewer.facts.full_name, None));
     }
-    let reviewer_orcid = reviewer.orcid.as_deref().and_then(normalize_orcid);
-    let member_orcid = member.orcid.as_deref().and_then(normalize_orcid);
-    if let (Some(reviewer_orcid), Some(member_orcid)) = (&reviewer_orcid, &member_orcid)
+    if let (Some(reviewer_orcid), Some(member_orcid)) = (&reviewer.orcid, &member.orcid)
         && reviewer_orcid == member_orcid
     {
         return Some(evidence("orcid", reviewer_orcid, None));
     }
-    let reviewer_email = reviewer.email.trim();
-    if !reviewer_email.is_empty() && reviewer_email.eq_ignore_ascii_case(member.email.trim()) {
+    let reviewer_email = reviewer.facts.email.trim();
+    if !reviewer_email.is_empty() && reviewer_email.eq_ignore_ascii_case(member.facts.email.trim())
+    {
         return Some(evidence("email", reviewer_email, None));
     }
-    let similarity = name_similarity(&reviewer.full_name, &member.full_name);
-    if similarity >= NAMED_SIMILARITY {
-        return Some(evidence("full_name", &reviewer.full_name, Some(similarity)));
+    if let Some(similarity) = reviewer
+        .name
+        .similarity_at_least(&member.name, NAMED_SIMILARITY)
+    {
+        return Some(evidence(
+            "full_name",
+            &reviewer.facts.full_name,
+            Some(similarity),
+        ));
     }
-    reviewer.alternative_names.iter().find_map(|name| {
-        let similarity = name_similarity(name, &member.full_name);
-        (similarity >= NAMED_SIMILARITY)
-            .then(|| evidence("alternative_name", name, Some(similarity)))
+    reviewer.alternative_names.iter().find_map(|(name, key)| {
+        key.similarity_at_least(&member.name, NAMED_SIMILARITY)
+            .map(|similarity| evidence("alternative_name", name, Some(similarity)))
     })
 }
 
@@ -436,6 +445,20 @@ fn named_match(reviewer: &ReviewerFacts, member: &TeamMemberFacts) -> Option<Nam
 pub fn institutional_conflicts(
     reviewer: &ReviewerFacts,
     team: &[TeamMemberFacts],
+    settings: &DetectionSettings,
+    today: NaiveDate,
+) -> Vec<Finding> {
+    institutional_in_team(
+        &PreparedReviewer::new(reviewer),
+        &PreparedTeam::new(team),
+        settings,
+        today,
+    )
+}
+
+fn institutional_in_team(
+    reviewer: &PreparedReviewer<'_>,
+    team: &PreparedTeam<'_>,
     settings: &DetectionSettings,
     today: NaiveDate,
 ) -> Vec<Finding> {
@@ -448,8 +471,9 @@ pub fn institutional_conflicts(
     let mut current: Option<Finding> = None;
     let mut former: Option<Finding> = None;
     for affiliation in &reviewer.affiliations {
-        let is_current = affiliation.end_date.is_none_or(|end| end >= today);
-        if !is_current && affiliation.end_date.is_some_and(|end| end < cutoff) {
+        let end_date = affiliation.facts.end_date;
+        let is_current = end_date.is_none_or(|end| end >= today);
+        if !is_current && end_date.is_some_and(|end| end < cutoff) {
             continue;
         }
         let slot = if is_current {
@@ -464,7 +488,7 @@ pub fn institutional_conflicts(
             *slot = Some(institution_finding(
                 reason,
                 value,
-                Some(affiliation),
+                Some(affiliation.facts),
                 is_current,
                 member,
             ));
@@ -472,17 +496,17 @@ pub fn institutional_conflicts(
     }
 
     if current.is_none()
-        && let Some(reviewer_domain) = institutional_domain(&reviewer.email)
+        && let Some(reviewer_domain) = &reviewer.email_domain
     {
-        current = team.iter().find_map(|member| {
-            let member_domain = institutional_domain(&member.email)?;
-            same_institution_domain(&reviewer_domain, &member_domain).then(|| {
+        current = team.members.iter().find_map(|member| {
+            let member_domain = member.email_domain.as_deref()?;
+            same_institution_domain(reviewer_domain, member_domain).then(|| {
                 institution_finding(
                     "reviewer_email_domain",
                     reviewer_domain.clone(),
                     None,
                     true,
-                    member,
+                    member.facts,
                 )
             })
         });
@@ -491,19 +515,17 @@ pub fn institutional_conflicts(
 }
 
 fn affiliation_match<'a>(
-    affiliation: &AffiliationFacts,
-    team: &'a [TeamMemberFacts],
+    affiliation: &PreparedAffiliation<'_>,
+    team: &PreparedTeam<'a>,
 ) -> Option<(&'a TeamMemberFacts, &'static str, String)> {
-    let name = normalize_name(&affiliation.organization_name);
-    let domain = identifier_domain(&affiliation.organization_identifier);
-    team.iter().find_map(|member| {
-        if !name.is_empty() && normalize_name(&member.organization) == name {
-            return Some((member, "organization_name", name.clone()));
+    team.members.iter().find_map(|member| {
+        if !affiliation.name.is_empty() && member.organization == affiliation.name {
+            return Some((member.facts, "organization_name", affiliation.name.clone()));
         }
-        let member_domain = institutional_domain(&member.email)?;
-        let domain = domain.as_ref()?;
-        same_institution_domain(domain, &member_domain)
-            .then(|| (member, "organization_domain", domain.clone()))
+        let member_domain = member.email_domain.as_deref()?;
+        let domain = affiliation.domain.as_deref()?;
+        same_institution_domain(domain, member_domain)
+            .then(|| (member.facts, "organization_domain", domain.to_owned()))
     })
 }
 
@@ -567,27 +589,49 @@ pub fn coauthorship(
     settings: &DetectionSettings,
     today: NaiveDate,
 ) -> Vec<Finding> {
+    coauthorship_in_team(
+        &PreparedReviewer::new(reviewer),
+        &PreparedTeam::new(team),
+        settings,
+        today,
+    )
+}
+
+fn coauthorship_in_team(
+    reviewer: &PreparedReviewer<'_>,
+    team: &PreparedTeam<'_>,
+    settings: &DetectionSettings,
+    today: NaiveDate,
+) -> Vec<Finding> {
     let first_year = today.year() - settings.coauthorship_lookback_years.max(0);
-    let publications: Vec<&PublicationFacts> = reviewer
+    let publications: Vec<&PreparedPublication<'_>> = reviewer
         .publications
         .iter()
-        .filter(|publication| publication.year.is_some_and(|year| year >= first_year))
+        .filter(|publication| {
+            publication
+                .facts
+                .year
+                .is_some_and(|year| year >= first_year)
+        })
         .collect();
     if publications.is_empty() {
         return Vec::new();
     }
 
     let mut groups: Vec<(Option<Uuid>, Vec<MatchedMember>, Vec<SharedPublication>)> = Vec::new();
-    for member in team {
+    for member in &team.members {
         let shared = shared_publications(&publications, member);
         if shared.is_empty() {
             continue;
         }
         let matched = MatchedMember {
-            name: member.full_name.clone(),
-            role: member.role.clone(),
+            name: member.facts.full_name.clone(),
+            role: member.facts.role.clone(),
         };
-        match groups.iter_mut().find(|group| group.0 == member.user_uuid) {
+        match groups
+            .iter_mut()
+            .find(|group| group.0 == member.facts.user_uuid)
+        {
             Some(group) => {
                 group.1.push(matched);
                 for publication in shared {
@@ -596,10 +640,9 @@ pub fn coauthorship(
                     }
                 }
             }
-            None => groups.push((member.user_uuid, vec![matched], shared)),
+            None => groups.push((member.facts.user_uuid, vec![matched], shared)),
         }
     }
-
     let threshold = usize::try_from(settings.coauthorship_threshold_papers.max(1)).unwrap_or(1);
     groups
         .into_iter()
@@ -650,23 +693,24 @@ pub fn coauthorship(
 
 /// Publications with a co-author who is the member, counted once per DOI or title.
 fn shared_publications(
-    publications: &[&PublicationFacts],
-    member: &TeamMemberFacts,
+    publications: &[&PreparedPublication<'_>],
+    member: &PreparedMember<'_>,
 ) -> Vec<SharedPublication> {
-    let member_orcid = member.orcid.as_deref().and_then(normalize_orcid);
     let mut shared: Vec<SharedPublication> = Vec::new();
     for publication in publications {
         let matched = publication.coauthors.iter().find_map(|coauthor| {
-            let coauthor_orcid = coauthor.orcid.as_deref().and_then(normalize_orcid);
-            if member_orcid.is_some() && coauthor_orcid == member_orcid {
-                return Some(("orcid", coauthor));
+            if member.orcid.is_some() && coauthor.orcid == member.orcid {
+                return Some(("orcid", coauthor.facts));
             }
-            (name_similarity(&coauthor.name, &member.full_name) >= COAUTHOR_SIMILARITY)
-                .then_some(("name", coauthor))
+            coauthor
+                .name
+                .similarity_at_least(&member.name, COAUTHOR_SIMILARITY)
+                .map(|_| ("name", coauthor.facts))
         });
         let Some((match_type, coauthor)) = matched else {
             continue;
         };
+        let publication = publication.facts;
         let candidate = SharedPublication {
             title: publication.title.clone(),
             doi: publication.doi.clone().filter(|doi| !doi.trim().is_empty()),

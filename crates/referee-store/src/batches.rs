@@ -1125,6 +1125,9 @@ pub struct GenerateOutcome {
     /// Why not every proposal could get all its reviewers: the smallest group of proposals
     /// and reviewers that cannot be served; `None` when every demand was met.
     pub infeasibility: Option<GenerationInfeasibility>,
+    /// The `incremental` detection job that evaluated the pairs never evaluated before this
+    /// run; `None` when every pair had been evaluated.
+    pub coi_detection_job_uuid: Option<Uuid>,
 }
 
 /// The smallest group of proposals and reviewers that a generation run could not serve.
@@ -1230,7 +1233,13 @@ pub fn generate_assignments(
     call_uuid: Uuid,
     request: &GenerateRequest,
 ) -> StoreResult<GenerateOutcome> {
-    write_transaction(connection, |connection| {
+    let call = calls::find_visible_call(connection, actor, call_uuid)?;
+    call.require_manager(actor)?;
+    // Conflicts of pairs that detection never evaluated (a reviewer or proposal added after the
+    // last run) must exist before the solver picks pairs, so those pairs are evaluated first.
+    let detection_job = crate::detection::evaluate_missing_pairs(connection, actor, call_uuid)?;
+
+    let mut outcome = write_transaction(connection, |connection| {
         let call = calls::find_visible_call(connection, actor, call_uuid)?;
         call.require_manager(actor)?;
 
@@ -1299,6 +1308,12 @@ pub fn generate_assignments(
 
         let open = assignments::open_assignments(connection, &entry_uuids)?;
         let blocked = assignments::blocked_pairs(connection, call_uuid)?;
+        // Pairs that became part of the call after the detection above are still unknown and
+        // are left out rather than assigned unchecked.
+        let unevaluated: HashSet<(Uuid, Uuid)> =
+            crate::detection::unevaluated_pairs(connection, call_uuid)?
+                .into_iter()
+                .collect();
         let reviewer_names: HashMap<Uuid, String> =
             crate::pool::views(connection, entries.clone())?
                 .into_iter()
@@ -1381,6 +1396,7 @@ pub fn generate_assignments(
                     .reviewer_uuid
                     .expect("entries are filtered on having a profile");
                 if blocked.blocks(profile, proposal.uuid)
+                    || unevaluated.contains(&(profile, proposal.uuid))
                     || existing.contains(&(entry.uuid, proposal.uuid))
                 {
                     continue;
@@ -1513,7 +1529,9 @@ pub fn generate_assignments(
             },
         )?;
         Ok(outcome)
-    })
+    })?;
+    outcome.coi_detection_job_uuid = detection_job.map(|job| job.job.uuid);
+    Ok(outcome)
 }
 
 /// Sends the draft batches of a call, or only the listed ones (managers of the call). Listed

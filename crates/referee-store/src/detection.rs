@@ -8,18 +8,18 @@
 //! and `pending`, are audited, and block the pending items of their pair. A conflict with the
 //! same reviewer, proposal, type and conflicting user is never created twice.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::upsert::excluded;
 use referee_domain::detection::{
-    self, AffiliationFacts, CoauthorFacts, DetectionSettings, Finding, PublicationFacts,
-    ReviewerFacts, TeamMemberFacts,
+    self, AffiliationFacts, CoauthorFacts, DetectionSettings, Finding, PreparedReviewer,
+    PreparedTeam, PublicationFacts, ReviewerFacts, TeamMemberFacts,
 };
 use referee_domain::enums::{
-    CoiJobState, CoiJobType, CoiStatus, DetectionMethod, InvitationStatus,
+    CoiJobState, CoiJobType, CoiStatus, CoiType, DetectionMethod, InvitationStatus,
 };
 use referee_domain::{Actor, DomainError};
 use serde_json::json;
@@ -42,7 +42,7 @@ use crate::stored::Stored;
 use crate::transaction::write_transaction;
 
 /// Pairs evaluated per write transaction; progress is saved after each chunk.
-const PAIRS_PER_CHUNK: usize = 25;
+const PAIRS_PER_CHUNK: usize = 5_000;
 
 /// A detection job.
 #[derive(Debug, Clone, PartialEq, Queryable)]
@@ -384,56 +384,89 @@ fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> Sto
     let reviewers = reviewer_facts(connection, job.call_uuid)?;
     let teams = team_facts(connection, job.call_uuid)?;
 
-    let evaluated: BTreeSet<(Uuid, Uuid)> = if job.job_type == CoiJobType::Incremental {
-        coi_evaluated_pairs::table
-            .filter(coi_evaluated_pairs::call_uuid.eq(DbUuid(job.call_uuid)))
-            .select((
-                coi_evaluated_pairs::reviewer_uuid,
-                coi_evaluated_pairs::proposal_uuid,
-            ))
-            .load::<(DbUuid, DbUuid)>(connection)?
+    let prepared_reviewers: Vec<(Uuid, PreparedReviewer<'_>)> = reviewers
+        .iter()
+        .map(|(uuid, facts)| (*uuid, PreparedReviewer::new(facts)))
+        .collect();
+    let prepared_teams: Vec<(Uuid, PreparedTeam<'_>)> = teams
+        .iter()
+        .map(|(uuid, team)| (*uuid, PreparedTeam::new(team)))
+        .collect();
+    let pairs: Vec<(usize, usize)> = if job.job_type == CoiJobType::Incremental {
+        let reviewer_index: HashMap<Uuid, usize> = prepared_reviewers
+            .iter()
+            .enumerate()
+            .map(|(index, (uuid, _))| (*uuid, index))
+            .collect();
+        let team_index: HashMap<Uuid, usize> = prepared_teams
+            .iter()
+            .enumerate()
+            .map(|(index, (uuid, _))| (*uuid, index))
+            .collect();
+        // Pairs added after the facts were read have no index and wait for the next run.
+        unevaluated_pairs(connection, job.call_uuid)?
             .into_iter()
-            .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
+            .filter_map(|(reviewer, proposal)| {
+                Some((*reviewer_index.get(&reviewer)?, *team_index.get(&proposal)?))
+            })
             .collect()
     } else {
-        BTreeSet::new()
+        (0..prepared_reviewers.len())
+            .flat_map(|reviewer| (0..prepared_teams.len()).map(move |team| (reviewer, team)))
+            .collect()
     };
-    let pairs: Vec<(Uuid, Uuid)> = reviewers
-        .keys()
-        .flat_map(|reviewer| teams.keys().map(move |proposal| (*reviewer, *proposal)))
-        .filter(|pair| !evaluated.contains(pair))
-        .collect();
 
     diesel::update(coi_detection_jobs::table.find(DbUuid(job.uuid)))
         .set(coi_detection_jobs::total_pairs.eq(i32::try_from(pairs.len()).unwrap_or(i32::MAX)))
         .execute(connection)?;
 
     let today = Utc::now().date_naive();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     for chunk in pairs.chunks(PAIRS_PER_CHUNK) {
+        // The rules are pure, so a chunk is evaluated on every core before its single write
+        // transaction.
+        let findings = evaluate_in_parallel(chunk, threads, |(reviewer, team)| {
+            detection::detect_prepared(
+                &prepared_reviewers[*reviewer].1,
+                &prepared_teams[*team].1,
+                &settings,
+                today,
+            )
+        });
+        let chunk_pairs: Vec<(Uuid, Uuid)> = chunk
+            .iter()
+            .map(|(reviewer, team)| (prepared_reviewers[*reviewer].0, prepared_teams[*team].0))
+            .collect();
+
         write_transaction(connection, |connection| {
             lock_call(connection, job.call_uuid)?;
+            let chunk_reviewers: BTreeSet<Uuid> =
+                chunk_pairs.iter().map(|(reviewer, _)| *reviewer).collect();
+            let mut known = conflict_keys(connection, job.call_uuid, &chunk_reviewers)?;
             let mut created = 0;
-            for (reviewer_uuid, proposal_uuid) in chunk {
-                let findings = detection::detect_conflicts(
-                    &reviewers[reviewer_uuid],
-                    &teams[proposal_uuid],
-                    &settings,
-                    today,
-                );
-                for finding in &findings {
-                    if save_finding(
-                        connection,
-                        actor,
-                        job,
-                        *reviewer_uuid,
-                        *proposal_uuid,
-                        finding,
-                    )? {
+            for ((reviewer_uuid, proposal_uuid), pair_findings) in chunk_pairs.iter().zip(&findings)
+            {
+                for finding in pair_findings {
+                    let key = ConflictKey {
+                        reviewer_uuid: *reviewer_uuid,
+                        proposal_uuid: *proposal_uuid,
+                        coi_type: finding.coi_type.as_str(),
+                        conflicting_user_uuid: finding.conflicting_user_uuid,
+                    };
+                    if known.insert(key) {
+                        save_finding(
+                            connection,
+                            actor,
+                            job,
+                            *reviewer_uuid,
+                            *proposal_uuid,
+                            finding,
+                        )?;
                         created += 1;
                     }
                 }
-                mark_evaluated(connection, job.call_uuid, *reviewer_uuid, *proposal_uuid)?;
             }
+            mark_evaluated(connection, job.call_uuid, &chunk_pairs)?;
             let processed = i32::try_from(chunk.len()).unwrap_or(i32::MAX);
             diesel::update(coi_detection_jobs::table.find(DbUuid(job.uuid)))
                 .set((
@@ -450,6 +483,133 @@ fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> Sto
     Ok(())
 }
 
+/// Applies `evaluate` to every item on up to `threads` threads and returns the results in the
+/// order of `items`.
+fn evaluate_in_parallel<T, R, F>(items: &[T], threads: usize, evaluate: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let part = items.len().div_ceil(threads.max(1)).max(1);
+    if items.len() <= part {
+        return items.iter().map(&evaluate).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(part)
+            .map(|slice| {
+                let evaluate = &evaluate;
+                scope.spawn(move || slice.iter().map(evaluate).collect::<Vec<R>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("a COI detection thread panicked"))
+            .collect()
+    })
+}
+
+/// The (reviewer profile, proposal) pairs of the call that detection never evaluated: accepted
+/// pool entries with a profile against every proposal of the call, without a row in
+/// `coi_evaluated_pairs`. Ordered by reviewer, then proposal.
+pub fn unevaluated_pairs(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<Vec<(Uuid, Uuid)>> {
+    let pairs = call_reviewer_pools::table
+        .inner_join(proposals::table.on(proposals::call_uuid.eq(call_reviewer_pools::call_uuid)))
+        .left_join(
+            coi_evaluated_pairs::table.on(coi_evaluated_pairs::call_uuid
+                .eq(call_reviewer_pools::call_uuid)
+                .and(
+                    coi_evaluated_pairs::reviewer_uuid
+                        .nullable()
+                        .eq(call_reviewer_pools::reviewer_uuid),
+                )
+                .and(coi_evaluated_pairs::proposal_uuid.eq(proposals::uuid))),
+        )
+        .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
+        .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
+        .filter(coi_evaluated_pairs::call_uuid.nullable().is_null())
+        .select((
+            call_reviewer_pools::reviewer_uuid.assume_not_null(),
+            proposals::uuid,
+        ))
+        .distinct()
+        .order((
+            call_reviewer_pools::reviewer_uuid.asc(),
+            proposals::uuid.asc(),
+        ))
+        .load::<(DbUuid, DbUuid)>(connection)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
+        .collect())
+}
+
+/// Evaluates the call's never-evaluated pairs with an `incremental` job that runs to the end on
+/// this connection, so that its conflicts exist before assignments are made. Returns the job,
+/// or `None` when every pair was evaluated already.
+pub fn evaluate_missing_pairs(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+) -> StoreResult<Option<JobView>> {
+    if unevaluated_pairs(connection, call_uuid)?.is_empty() {
+        return Ok(None);
+    }
+    let job = detect_now(connection, actor, call_uuid, CoiJobType::Incremental)?;
+    if job.job.state == CoiJobState::Failed {
+        return Err(DomainError::Conflict(format!(
+            "Conflict-of-interest detection of the pairs never evaluated failed: {} Run detect-conflicts and retry.",
+            job.job.error_message
+        ))
+        .into());
+    }
+    Ok(Some(job))
+}
+
+/// What makes a conflict a duplicate of another: detection never creates two conflicts with
+/// the same reviewer, proposal, type and conflicting user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ConflictKey {
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+    coi_type: &'static str,
+    conflicting_user_uuid: Option<Uuid>,
+}
+
+/// The keys of the call's proposal conflicts (any status) of the given reviewers.
+fn conflict_keys(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    reviewer_uuids: &BTreeSet<Uuid>,
+) -> StoreResult<HashSet<ConflictKey>> {
+    let reviewers: Vec<DbUuid> = reviewer_uuids.iter().copied().map(DbUuid).collect();
+    let rows = conflicts_of_interest::table
+        .filter(conflicts_of_interest::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(conflicts_of_interest::reviewer_uuid.eq_any(reviewers))
+        .filter(conflicts_of_interest::proposal_uuid.is_not_null())
+        .select((
+            conflicts_of_interest::reviewer_uuid,
+            conflicts_of_interest::proposal_uuid.assume_not_null(),
+            conflicts_of_interest::coi_type,
+            conflicts_of_interest::conflicting_user_uuid,
+        ))
+        .load::<(DbUuid, DbUuid, Stored<CoiType>, Option<DbUuid>)>(connection)?;
+    Ok(rows
+        .into_iter()
+        .map(|(reviewer, proposal, coi_type, user)| ConflictKey {
+            reviewer_uuid: reviewer.0,
+            proposal_uuid: proposal.0,
+            coi_type: coi_type.0.as_str(),
+            conflicting_user_uuid: user.map(|uuid| uuid.0),
+        })
+        .collect())
+}
+
 /// On PostgreSQL, takes a transaction-level advisory lock keyed on the call, so that two jobs
 /// of one call check for and insert conflicts one after the other. SQLite's write lock,
 /// taken when the transaction begins, already serialises them.
@@ -464,8 +624,8 @@ fn lock_call(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<()>
     Ok(())
 }
 
-/// Inserts a finding as a conflict unless one with the same reviewer, proposal, type and
-/// conflicting user exists (any status). Returns whether it inserted one.
+/// Inserts a finding as a `pending` automated conflict, audits it and blocks the pending items
+/// of its pair. The caller checks first that no such conflict exists.
 fn save_finding(
     connection: &mut AnyConnection,
     actor: &Actor,
@@ -473,22 +633,7 @@ fn save_finding(
     reviewer_uuid: Uuid,
     proposal_uuid: Uuid,
     finding: &Finding,
-) -> StoreResult<bool> {
-    let mut existing = conflicts_of_interest::table
-        .filter(conflicts_of_interest::reviewer_uuid.eq(DbUuid(reviewer_uuid)))
-        .filter(conflicts_of_interest::proposal_uuid.eq(DbUuid(proposal_uuid)))
-        .filter(conflicts_of_interest::coi_type.eq(finding.coi_type.as_str()))
-        .into_boxed();
-    existing = match finding.conflicting_user_uuid {
-        Some(user_uuid) => {
-            existing.filter(conflicts_of_interest::conflicting_user_uuid.eq(DbUuid(user_uuid)))
-        }
-        None => existing.filter(conflicts_of_interest::conflicting_user_uuid.is_null()),
-    };
-    if existing.count().get_result::<i64>(connection)? > 0 {
-        return Ok(false);
-    }
-
+) -> StoreResult<()> {
     let uuid = Uuid::now_v7();
     let at = assignments::now();
     let evidence = serde_json::to_value(&finding.evidence)
@@ -540,50 +685,61 @@ fn save_finding(
         },
     )?;
     crate::conflicts::block_pending_items(connection, actor, uuid)?;
-    Ok(true)
+    Ok(())
 }
 
-/// Records that a pair was evaluated now. The upsert is written per backend because the
+/// Rows per statement when recording evaluated pairs: four bound values each, far below the
+/// bind-parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+const EVALUATED_ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Records that the pairs were evaluated now. The upsert is written per backend because the
 /// conflict target needs the concrete connection type.
 fn mark_evaluated(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
-    reviewer_uuid: Uuid,
-    proposal_uuid: Uuid,
+    pairs: &[(Uuid, Uuid)],
 ) -> StoreResult<()> {
-    let row = (
-        coi_evaluated_pairs::call_uuid.eq(DbUuid(call_uuid)),
-        coi_evaluated_pairs::reviewer_uuid.eq(DbUuid(reviewer_uuid)),
-        coi_evaluated_pairs::proposal_uuid.eq(DbUuid(proposal_uuid)),
-        coi_evaluated_pairs::evaluated_at.eq(DbTime::from(Utc::now())),
-    );
-    let target = (
-        coi_evaluated_pairs::call_uuid,
-        coi_evaluated_pairs::reviewer_uuid,
-        coi_evaluated_pairs::proposal_uuid,
-    );
-    match connection {
-        AnyConnection::Postgresql(postgres) => {
-            diesel::insert_into(coi_evaluated_pairs::table)
-                .values(row)
-                .on_conflict(target)
-                .do_update()
-                .set(
-                    coi_evaluated_pairs::evaluated_at
-                        .eq(excluded(coi_evaluated_pairs::evaluated_at)),
+    let now = DbTime::from(Utc::now());
+    for part in pairs.chunks(EVALUATED_ROWS_PER_STATEMENT) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|(reviewer_uuid, proposal_uuid)| {
+                (
+                    coi_evaluated_pairs::call_uuid.eq(DbUuid(call_uuid)),
+                    coi_evaluated_pairs::reviewer_uuid.eq(DbUuid(*reviewer_uuid)),
+                    coi_evaluated_pairs::proposal_uuid.eq(DbUuid(*proposal_uuid)),
+                    coi_evaluated_pairs::evaluated_at.eq(now),
                 )
-                .execute(postgres)?;
-        }
-        AnyConnection::Sqlite(sqlite) => {
-            diesel::insert_into(coi_evaluated_pairs::table)
-                .values(row)
-                .on_conflict(target)
-                .do_update()
-                .set(
-                    coi_evaluated_pairs::evaluated_at
-                        .eq(excluded(coi_evaluated_pairs::evaluated_at)),
-                )
-                .execute(sqlite)?;
+            })
+            .collect();
+        let target = (
+            coi_evaluated_pairs::call_uuid,
+            coi_evaluated_pairs::reviewer_uuid,
+            coi_evaluated_pairs::proposal_uuid,
+        );
+        match connection {
+            AnyConnection::Postgresql(postgres) => {
+                diesel::insert_into(coi_evaluated_pairs::table)
+                    .values(rows)
+                    .on_conflict(target)
+                    .do_update()
+                    .set(
+                        coi_evaluated_pairs::evaluated_at
+                            .eq(excluded(coi_evaluated_pairs::evaluated_at)),
+                    )
+                    .execute(postgres)?;
+            }
+            AnyConnection::Sqlite(sqlite) => {
+                diesel::insert_into(coi_evaluated_pairs::table)
+                    .values(rows)
+                    .on_conflict(target)
+                    .do_update()
+                    .set(
+                        coi_evaluated_pairs::evaluated_at
+                            .eq(excluded(coi_evaluated_pairs::evaluated_at)),
+                    )
+                    .execute(sqlite)?;
+            }
         }
     }
     Ok(())

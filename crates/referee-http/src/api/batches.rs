@@ -415,6 +415,10 @@ pub struct GenerateOut {
     /// Why not every proposal got all its reviewers (the smallest group that cannot be
     /// served, from a minimum cut); null when every demand was met.
     pub infeasibility: Option<InfeasibilityOut>,
+    /// The `incremental` COI detection job that evaluated the pairs never evaluated before
+    /// this run (see `/api/coi-detection-jobs/`); null when every pair had been evaluated.
+    /// Pairs that remain unevaluated are never assigned.
+    pub coi_detection_job_uuid: Option<HexUuid>,
 }
 
 /// The smallest group of proposals and reviewers a generation run could not serve.
@@ -964,6 +968,7 @@ pub async fn generate_assignments(
                 reason: unfilled.reason,
             })
             .collect(),
+        coi_detection_job_uuid: outcome.coi_detection_job_uuid.map(HexUuid),
         infeasibility: outcome.infeasibility.map(|infeasible| InfeasibilityOut {
             message: infeasible.message,
             suggestion: infeasible.suggestion,
