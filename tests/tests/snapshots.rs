@@ -27,6 +27,7 @@ on_both_backends!(
     snapshot_batch_item_and_review,
     snapshot_conflict_and_configurations,
     snapshot_generate_assignments,
+    snapshot_reviewer_suggestion,
     snapshot_error_shapes,
 );
 
@@ -427,6 +428,45 @@ async fn snapshot_generate_assignments(app: TestApp) {
         .await
         .expect(200);
     assert_reply_snapshot(&app, "generate_assignments", &generated);
+}
+
+async fn snapshot_reviewer_suggestion(app: TestApp) {
+    let setup = app.call_setup(1, 0).await;
+    let ada = app.user("ada").await;
+    let profile = app.profile(&ada).await;
+    let profile_uuid = profile["uuid"].as_str().expect("profile uuid");
+    app.post(
+        &app.staff,
+        &format!("/api/reviewer-profiles/{profile_uuid}/expertise/"),
+        json!({"expertise_keyword": "Proposal", "proficiency_level": "expert"}),
+    )
+    .await
+    .expect(201);
+
+    let generated = app
+        .post(
+            &app.staff,
+            &format!(
+                "/api/proposal-protected-calls/{}/generate-suggestions/",
+                setup.call_uuid
+            ),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_reply_snapshot(&app, "generate_suggestions", &generated);
+
+    let suggestion_uuid = generated.body["suggestions"][0]["uuid"]
+        .as_str()
+        .expect("suggestion uuid");
+    let retrieved = app
+        .get(
+            &app.staff,
+            &format!("/api/reviewer-suggestions/{suggestion_uuid}/"),
+        )
+        .await
+        .expect(200);
+    assert_reply_snapshot(&app, "reviewer_suggestion", &retrieved);
 }
 
 async fn snapshot_error_shapes(app: TestApp) {

@@ -334,6 +334,26 @@ pub fn keyword_score_for(reviewer: &ReviewerDocument, text: &str) -> f64 {
     round_score(keyword_score(&reviewer.keywords, &TokenIndex::new(text)))
 }
 
+/// A text tokenised once, for finding which of many reviewers' keywords it contains.
+pub struct KeywordIndex(TokenIndex);
+
+impl KeywordIndex {
+    pub fn new(text: &str) -> Self {
+        Self(TokenIndex::new(text))
+    }
+
+    /// Returns the reviewer's keywords that occur in the text, each as its lower-cased tokens
+    /// joined by single spaces ("Machine-Learning" becomes "machine learning").
+    pub fn matched_keywords(&self, reviewer: &ReviewerDocument) -> Vec<String> {
+        reviewer
+            .keywords
+            .iter()
+            .filter(|keyword| self.0.contains(&keyword.tokens))
+            .map(|keyword| keyword.tokens.join(" "))
+            .collect()
+    }
+}
+
 /// Scores every reviewer against every proposal, reviewer by reviewer.
 ///
 /// The corpus of the TF-IDF score is all reviewer texts and proposal texts at once. The work

@@ -411,3 +411,33 @@ wire_enum! {
         Cancelled = "cancelled" => "Cancelled",
     }
 }
+
+wire_enum! {
+    /// Review status of a reviewer suggestion.
+    SuggestionStatus {
+        Pending = "pending" => "Awaiting manager review",
+        Confirmed = "confirmed" => "Manager approved",
+        Rejected = "rejected" => "Manager rejected",
+        Invited = "invited" => "Invitation sent",
+    }
+}
+
+wire_enum! {
+    /// Source that reviewer suggestions were scored against.
+    SuggestionSource {
+        CallDescription = "call_description" => "Call description",
+        AllProposals = "all_proposals" => "All proposals",
+        SelectedProposals = "selected_proposals" => "Selected proposals",
+        CustomKeywords = "custom_keywords" => "Custom keywords",
+    }
+}
+
+wire_enum! {
+    /// Comparison of requested keywords with a reviewer when suggesting reviewers.
+    KeywordSearchMode {
+        /// The share of requested keywords found among the reviewer's expertise keywords.
+        ExpertiseOnly = "expertise_only" => "Expertise keywords only",
+        /// The keywords joined as one text, scored like a call description.
+        FullText = "full_text" => "Full profile text",
+    }
+}

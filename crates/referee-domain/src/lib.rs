@@ -12,6 +12,7 @@ pub mod enums;
 pub mod error;
 pub mod import;
 pub mod solver;
+pub mod suggestion;
 pub mod validate;
 
 pub use actor::{Actor, CallRole, CustomerRole, RoleGrant};

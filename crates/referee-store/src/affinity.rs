@@ -1,9 +1,10 @@
 //! Affinity scores of a call's reviewers for its proposals: computing them for the whole call
 //! and reading them back as the call's affinity matrix.
 //!
-//! Scores are a cache in `reviewer_proposal_affinities`. Computing upserts one row per
-//! (reviewer, proposal) pair and leaves rows of pairs that left the call in place, as the matrix
-//! shows every cached row of the call.
+//! Scores of the pool are a cache in `reviewer_proposal_affinities`. Computing upserts one row
+//! per (reviewer, proposal) pair and leaves rows of pairs that left the call in place, as the
+//! matrix shows every cached row of the call. Scores of suggested reviewers are never cached:
+//! the matrix computes them on each request.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
@@ -14,7 +15,9 @@ use diesel::upsert::excluded;
 use referee_domain::affinity::{
     self, Combination, ExpertiseEntry, PairScore, PublicationEntry, ReviewerDocument,
 };
-use referee_domain::enums::{CoiSeverity, CoiStatus, CoiType, InvitationStatus, ProficiencyLevel};
+use referee_domain::enums::{
+    CoiSeverity, CoiStatus, CoiType, InvitationStatus, ProficiencyLevel, SuggestionStatus,
+};
 use referee_domain::{Actor, DomainError};
 use uuid::Uuid;
 
@@ -26,7 +29,8 @@ use crate::error::StoreResult;
 use crate::list::{Page, PageRequest};
 use crate::schema::{
     call_reviewer_pools, coi_evaluated_pairs, conflicts_of_interest, proposals, reviewer_expertise,
-    reviewer_profiles, reviewer_proposal_affinities, reviewer_publications, users,
+    reviewer_profiles, reviewer_proposal_affinities, reviewer_publications, reviewer_suggestions,
+    users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::stored::Stored;
@@ -50,14 +54,7 @@ pub fn compute_affinities(
     let call = calls::find_visible_call(connection, actor, call_uuid)?;
     call.require_manager(actor)?;
 
-    let combination = match configs::matching_config(connection, call_uuid)? {
-        Some(config) => Combination {
-            method: config.affinity_method,
-            keyword_weight: config.keyword_weight,
-            text_weight: config.text_weight,
-        },
-        None => Combination::default(),
-    };
+    let combination = combination_of(connection, call_uuid)?;
     let (reviewer_uuids, reviewers) = load_reviewers(connection, call_uuid)?;
     let (proposal_uuids, proposal_texts) = load_proposals(connection, call_uuid)?;
 
@@ -90,83 +87,120 @@ fn load_reviewers(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
 ) -> StoreResult<(Vec<Uuid>, Vec<ReviewerDocument>)> {
-    let pool_profiles = call_reviewer_pools::table
+    let pool_profiles: Vec<DbUuid> = call_reviewer_pools::table
         .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
         .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
         .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
-        .select(call_reviewer_pools::reviewer_uuid.assume_not_null());
-
-    let profiles: Vec<(DbUuid, String)> = reviewer_profiles::table
-        .filter(reviewer_profiles::uuid.eq_any(pool_profiles))
-        .select((reviewer_profiles::uuid, reviewer_profiles::biography))
-        .order(reviewer_profiles::uuid.asc())
+        .select(call_reviewer_pools::reviewer_uuid.assume_not_null())
         .load(connection)?;
+    let profiles: Vec<Uuid> = pool_profiles.into_iter().map(|uuid| uuid.0).collect();
+    let inputs = load_reviewer_inputs(connection, &profiles)?;
+    let uuids = inputs.iter().map(|input| input.uuid).collect();
+    let documents = inputs.into_iter().map(|input| input.document).collect();
+    Ok((uuids, documents))
+}
 
-    let expertise_rows: Vec<(DbUuid, String, Stored<ProficiencyLevel>)> = reviewer_expertise::table
-        .filter(reviewer_expertise::profile_uuid.eq_any(pool_profiles))
-        .select((
-            reviewer_expertise::profile_uuid,
-            reviewer_expertise::expertise_keyword,
-            reviewer_expertise::proficiency_level,
-        ))
-        .order((
-            reviewer_expertise::profile_uuid.asc(),
-            reviewer_expertise::expertise_keyword.asc(),
-        ))
-        .load(connection)?;
-    let mut expertise: HashMap<Uuid, Vec<ExpertiseEntry>> = HashMap::new();
-    for (profile, keyword, proficiency) in expertise_rows {
-        expertise
-            .entry(profile.0)
-            .or_default()
-            .push(ExpertiseEntry {
-                keyword,
-                proficiency: proficiency.0,
-            });
-    }
+/// The scoring input of one reviewer profile.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReviewerInput {
+    pub uuid: Uuid,
+    pub document: ReviewerDocument,
+    /// Every expertise entry of the profile, `basic` ones included.
+    pub expertise: Vec<ExpertiseEntry>,
+}
 
-    let publication_rows: Vec<(DbUuid, String, String, Option<i32>, bool)> =
-        reviewer_publications::table
-            .filter(reviewer_publications::profile_uuid.eq_any(pool_profiles))
-            .select((
-                reviewer_publications::profile_uuid,
-                reviewer_publications::title,
-                reviewer_publications::abstract_text,
-                reviewer_publications::publication_year,
-                reviewer_publications::is_excluded_from_matching,
-            ))
-            .order((
-                reviewer_publications::profile_uuid.asc(),
-                reviewer_publications::uuid.asc(),
-            ))
-            .load(connection)?;
-    let mut publications: HashMap<Uuid, Vec<PublicationEntry>> = HashMap::new();
-    for (profile, title, abstract_text, year, excluded_from_matching) in publication_rows {
-        publications
-            .entry(profile.0)
-            .or_default()
-            .push(PublicationEntry {
-                title,
-                abstract_text,
-                year,
-                excluded_from_matching,
-            });
-    }
+/// Profiles per query when loading reviewer inputs, far below the bind parameter limits of
+/// SQLite (32766) and PostgreSQL (65535).
+const PROFILES_PER_QUERY: usize = 1_000;
+
+/// Loads the scoring input of the given reviewer profiles, ordered by profile UUID. Unknown
+/// UUIDs are left out.
+pub(crate) fn load_reviewer_inputs(
+    connection: &mut AnyConnection,
+    profile_uuids: &[Uuid],
+) -> StoreResult<Vec<ReviewerInput>> {
+    let mut sorted: Vec<Uuid> = profile_uuids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
 
     let current_year = Utc::now().year();
-    let uuids = profiles.iter().map(|(uuid, _)| uuid.0).collect();
-    let documents = profiles
-        .iter()
-        .map(|(uuid, biography)| {
-            ReviewerDocument::new(
-                expertise.get(&uuid.0).map_or(&[], Vec::as_slice),
+    let mut inputs = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(PROFILES_PER_QUERY) {
+        let keys: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let profiles: Vec<(DbUuid, String)> = reviewer_profiles::table
+            .filter(reviewer_profiles::uuid.eq_any(&keys))
+            .select((reviewer_profiles::uuid, reviewer_profiles::biography))
+            .order(reviewer_profiles::uuid.asc())
+            .load(connection)?;
+
+        let expertise_rows: Vec<(DbUuid, String, Stored<ProficiencyLevel>)> =
+            reviewer_expertise::table
+                .filter(reviewer_expertise::profile_uuid.eq_any(&keys))
+                .select((
+                    reviewer_expertise::profile_uuid,
+                    reviewer_expertise::expertise_keyword,
+                    reviewer_expertise::proficiency_level,
+                ))
+                .order((
+                    reviewer_expertise::profile_uuid.asc(),
+                    reviewer_expertise::expertise_keyword.asc(),
+                ))
+                .load(connection)?;
+        let mut expertise: HashMap<Uuid, Vec<ExpertiseEntry>> = HashMap::new();
+        for (profile, keyword, proficiency) in expertise_rows {
+            expertise
+                .entry(profile.0)
+                .or_default()
+                .push(ExpertiseEntry {
+                    keyword,
+                    proficiency: proficiency.0,
+                });
+        }
+
+        let publication_rows: Vec<(DbUuid, String, String, Option<i32>, bool)> =
+            reviewer_publications::table
+                .filter(reviewer_publications::profile_uuid.eq_any(&keys))
+                .select((
+                    reviewer_publications::profile_uuid,
+                    reviewer_publications::title,
+                    reviewer_publications::abstract_text,
+                    reviewer_publications::publication_year,
+                    reviewer_publications::is_excluded_from_matching,
+                ))
+                .order((
+                    reviewer_publications::profile_uuid.asc(),
+                    reviewer_publications::uuid.asc(),
+                ))
+                .load(connection)?;
+        let mut publications: HashMap<Uuid, Vec<PublicationEntry>> = HashMap::new();
+        for (profile, title, abstract_text, year, excluded_from_matching) in publication_rows {
+            publications
+                .entry(profile.0)
+                .or_default()
+                .push(PublicationEntry {
+                    title,
+                    abstract_text,
+                    year,
+                    excluded_from_matching,
+                });
+        }
+
+        for (uuid, biography) in profiles {
+            let own_expertise = expertise.remove(&uuid.0).unwrap_or_default();
+            let document = ReviewerDocument::new(
+                &own_expertise,
                 publications.get(&uuid.0).map_or(&[], Vec::as_slice),
-                biography,
+                &biography,
                 current_year,
-            )
-        })
-        .collect();
-    Ok((uuids, documents))
+            );
+            inputs.push(ReviewerInput {
+                uuid: uuid.0,
+                document,
+                expertise: own_expertise,
+            });
+        }
+    }
+    Ok(inputs)
 }
 
 /// Loads the text of every proposal of the call, ordered by proposal UUID.
@@ -241,10 +275,25 @@ fn store_scores(
     Ok(())
 }
 
-/// Origin of a matrix row. Only cached scores of pool reviewers exist so far.
+/// Origin of a matrix row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatrixSource {
+    /// A cached score of a reviewer of the call's pool.
     Pool,
+    /// A score computed on request for a pending or confirmed suggestion.
+    Suggestion,
+}
+
+/// Selection of rows in the affinity matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatrixScope {
+    /// The cached scores of the call.
+    Pool,
+    /// Scores of the reviewers of the call's pending and confirmed suggestions for every
+    /// proposal of the call, computed on request.
+    Suggestions,
+    /// Both.
+    All,
 }
 
 /// Conflict-of-interest state of a (reviewer, proposal) pair in the matrix.
@@ -262,9 +311,10 @@ pub enum PairConflict {
     Unknown,
 }
 
-/// One cached affinity with the names and the conflict state of its pair.
+/// One affinity with the names and the conflict state of its pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatrixRow {
+    /// The cached score's UUID, or a random one for a computed score.
     pub uuid: Uuid,
     pub reviewer_uuid: Uuid,
     pub reviewer_name: String,
@@ -277,9 +327,10 @@ pub struct MatrixRow {
     pub source: MatrixSource,
 }
 
-/// A cached affinity row joined with the reviewer's and the proposal's names.
+/// An affinity joined with the reviewer's and the proposal's names, before its conflict state
+/// is known.
 #[derive(Queryable)]
-struct CachedAffinity {
+struct ScoredPair {
     #[diesel(deserialize_as = DbUuid)]
     uuid: Uuid,
     #[diesel(deserialize_as = DbUuid)]
@@ -309,9 +360,13 @@ fn readable_call(
     Ok(call)
 }
 
-/// Lists one page of the call's cached affinities, highest first, with the conflict state of
-/// each pair. A page costs the same five queries whatever its size: the call, the count, the
-/// rows, the conflicts of the page's pairs and their detection records.
+/// Lists one page of the call's affinity matrix, highest affinity first, with the conflict
+/// state of each pair.
+///
+/// The `Pool` scope pages the cached scores in SQL: a page costs the same five queries
+/// whatever its size. The other scopes compute the suggestion scores for the whole call on
+/// every request and page in memory. There, rows of equal affinity come pool rows first, then
+/// by reviewer and proposal UUID.
 ///
 /// Only conflicts recorded for the proposal count; a conflict with the whole call (no
 /// proposal) does not mark the call's pairs.
@@ -319,19 +374,101 @@ pub fn affinity_matrix(
     connection: &mut AnyConnection,
     actor: &Actor,
     call_uuid: Uuid,
+    scope: MatrixScope,
     page: PageRequest,
 ) -> StoreResult<Page<MatrixRow>> {
-    use reviewer_proposal_affinities as table;
-
     readable_call(connection, actor, call_uuid)?;
 
-    let total = table::table
+    let (rows, total): (Vec<(ScoredPair, MatrixSource)>, i64) = match scope {
+        MatrixScope::Pool => {
+            let total = cached_count(connection, call_uuid)?;
+            let rows = cached_rows(connection, call_uuid, Some(page))?
+                .into_iter()
+                .map(|row| (row, MatrixSource::Pool))
+                .collect();
+            (rows, total)
+        }
+        MatrixScope::Suggestions | MatrixScope::All => {
+            let mut rows: Vec<(ScoredPair, MatrixSource)> = Vec::new();
+            if scope == MatrixScope::All {
+                rows.extend(
+                    cached_rows(connection, call_uuid, None)?
+                        .into_iter()
+                        .map(|row| (row, MatrixSource::Pool)),
+                );
+            }
+            rows.extend(
+                suggestion_rows(connection, call_uuid)?
+                    .into_iter()
+                    .map(|row| (row, MatrixSource::Suggestion)),
+            );
+            rows.sort_by(|(left, left_source), (right, right_source)| {
+                right
+                    .affinity_score
+                    .total_cmp(&left.affinity_score)
+                    .then(
+                        (*left_source == MatrixSource::Suggestion)
+                            .cmp(&(*right_source == MatrixSource::Suggestion)),
+                    )
+                    .then(left.reviewer_uuid.cmp(&right.reviewer_uuid))
+                    .then(left.proposal_uuid.cmp(&right.proposal_uuid))
+            });
+            let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+            let size = usize::try_from(page.page_size).unwrap_or(usize::MAX);
+            let rows = rows.into_iter().skip(offset).take(size).collect();
+            (rows, total)
+        }
+    };
+
+    let pairs: Vec<(Uuid, Uuid)> = rows
+        .iter()
+        .map(|(row, _)| (row.reviewer_uuid, row.proposal_uuid))
+        .collect();
+    let conflicts = pair_conflicts(connection, call_uuid, &pairs)?;
+    let rows = rows
+        .into_iter()
+        .map(|(row, source)| {
+            let conflict = conflicts
+                .get(&(row.reviewer_uuid, row.proposal_uuid))
+                .copied()
+                .unwrap_or(PairConflict::Unknown);
+            MatrixRow {
+                uuid: row.uuid,
+                reviewer_uuid: row.reviewer_uuid,
+                reviewer_name: row.reviewer_name,
+                proposal_uuid: row.proposal_uuid,
+                proposal_name: row.proposal_name,
+                affinity_score: row.affinity_score,
+                keyword_score: row.keyword_score,
+                text_score: row.text_score,
+                conflict,
+                source,
+            }
+        })
+        .collect();
+    Ok(Page { rows, total })
+}
+
+fn cached_count(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<i64> {
+    use reviewer_proposal_affinities as table;
+
+    Ok(table::table
         .filter(table::call_uuid.eq(DbUuid(call_uuid)))
         .count()
-        .get_result::<i64>(connection)?;
+        .get_result::<i64>(connection)?)
+}
+
+/// Loads the call's cached scores, highest first, one page of them or all.
+fn cached_rows(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    page: Option<PageRequest>,
+) -> StoreResult<Vec<ScoredPair>> {
+    use reviewer_proposal_affinities as table;
 
     // NOTE: no index covers (call_uuid, affinity_score), so each page sorts the call's rows.
-    let cached: Vec<CachedAffinity> = table::table
+    let mut query = table::table
         .inner_join(reviewer_profiles::table.on(reviewer_profiles::uuid.eq(table::reviewer_uuid)))
         .inner_join(users::table.on(users::uuid.eq(reviewer_profiles::user_uuid)))
         .inner_join(proposals::table.on(proposals::uuid.eq(table::proposal_uuid)))
@@ -347,55 +484,112 @@ pub fn affinity_matrix(
             table::text_score,
         ))
         .order((table::affinity_score.desc(), table::uuid.asc()))
-        .offset(page.offset())
-        .limit(page.page_size)
-        .load(connection)?;
-
-    let conflicts = pair_conflicts(connection, call_uuid, &cached)?;
-    let rows = cached
-        .into_iter()
-        .map(|row| {
-            let conflict = conflicts
-                .get(&(row.reviewer_uuid, row.proposal_uuid))
-                .copied()
-                .unwrap_or(PairConflict::Unknown);
-            MatrixRow {
-                uuid: row.uuid,
-                reviewer_uuid: row.reviewer_uuid,
-                reviewer_name: row.reviewer_name,
-                proposal_uuid: row.proposal_uuid,
-                proposal_name: row.proposal_name,
-                affinity_score: row.affinity_score,
-                keyword_score: row.keyword_score,
-                text_score: row.text_score,
-                conflict,
-                source: MatrixSource::Pool,
-            }
-        })
-        .collect();
-    Ok(Page { rows, total })
+        .into_boxed();
+    if let Some(page) = page {
+        query = query.offset(page.offset()).limit(page.page_size);
+    }
+    Ok(query.load(connection)?)
 }
 
-/// Loads the conflict state of each pair of the rows that has a conflict or an evaluation
-/// record. Pairs missing from the map were never evaluated.
-fn pair_conflicts(
+/// Scores the reviewers of the call's pending and confirmed suggestions against every proposal
+/// of the call. The TF-IDF corpus is those reviewers and proposals; each row gets a random UUID.
+fn suggestion_rows(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
-    rows: &[CachedAffinity],
+) -> StoreResult<Vec<ScoredPair>> {
+    let suggested: Vec<(DbUuid, String)> = reviewer_suggestions::table
+        .inner_join(
+            reviewer_profiles::table
+                .on(reviewer_profiles::uuid.eq(reviewer_suggestions::reviewer_uuid)),
+        )
+        .inner_join(users::table.on(users::uuid.eq(reviewer_profiles::user_uuid)))
+        .filter(reviewer_suggestions::call_uuid.eq(DbUuid(call_uuid)))
+        .filter(reviewer_suggestions::status.eq_any([
+            SuggestionStatus::Pending.as_str(),
+            SuggestionStatus::Confirmed.as_str(),
+        ]))
+        .select((reviewer_suggestions::reviewer_uuid, users::full_name))
+        .load(connection)?;
+    if suggested.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: HashMap<Uuid, String> = suggested
+        .into_iter()
+        .map(|(uuid, name)| (uuid.0, name))
+        .collect();
+    let profile_uuids: Vec<Uuid> = names.keys().copied().collect();
+    let reviewers = load_reviewer_inputs(connection, &profile_uuids)?;
+    let (proposal_uuids, proposal_texts) = load_proposals(connection, call_uuid)?;
+    let proposal_names: HashMap<Uuid, String> = proposals::table
+        .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
+        .select((proposals::uuid, proposals::name))
+        .load::<(DbUuid, String)>(connection)?
+        .into_iter()
+        .map(|(uuid, name)| (uuid.0, name))
+        .collect();
+
+    let combination = combination_of(connection, call_uuid)?;
+    let documents: Vec<ReviewerDocument> = reviewers
+        .iter()
+        .map(|reviewer| reviewer.document.clone())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let scores = affinity::score_all(&documents, &proposal_texts, combination, threads);
+    Ok(scores
+        .into_iter()
+        .map(|score| {
+            let reviewer_uuid = reviewers[score.reviewer].uuid;
+            let proposal_uuid = proposal_uuids[score.proposal];
+            ScoredPair {
+                uuid: Uuid::new_v4(),
+                reviewer_uuid,
+                reviewer_name: names.get(&reviewer_uuid).cloned().unwrap_or_default(),
+                proposal_uuid,
+                proposal_name: proposal_names
+                    .get(&proposal_uuid)
+                    .cloned()
+                    .unwrap_or_default(),
+                affinity_score: score.affinity,
+                keyword_score: score.keyword,
+                text_score: score.text,
+            }
+        })
+        .collect())
+}
+
+/// Returns the call's rule for combining keyword and text scores: its matching configuration,
+/// or the defaults without one.
+pub(crate) fn combination_of(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+) -> StoreResult<Combination> {
+    Ok(match configs::matching_config(connection, call_uuid)? {
+        Some(config) => Combination {
+            method: config.affinity_method,
+            keyword_weight: config.keyword_weight,
+            text_weight: config.text_weight,
+        },
+        None => Combination::default(),
+    })
+}
+
+/// Loads the conflict state of each (reviewer, proposal) pair that has a conflict or an
+/// evaluation record. Pairs missing from the map were never evaluated.
+pub(crate) fn pair_conflicts(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    pairs: &[(Uuid, Uuid)],
 ) -> StoreResult<HashMap<(Uuid, Uuid), PairConflict>> {
     let mut states = HashMap::new();
-    if rows.is_empty() {
+    if pairs.is_empty() {
         return Ok(states);
     }
-    let pairs: HashSet<(Uuid, Uuid)> = rows
-        .iter()
-        .map(|row| (row.reviewer_uuid, row.proposal_uuid))
-        .collect();
-    let reviewers: Vec<DbUuid> = unique(rows.iter().map(|row| row.reviewer_uuid));
-    let proposal_keys: Vec<DbUuid> = unique(rows.iter().map(|row| row.proposal_uuid));
+    let wanted: HashSet<(Uuid, Uuid)> = pairs.iter().copied().collect();
+    let reviewers: Vec<DbUuid> = unique(pairs.iter().map(|pair| pair.0));
+    let proposal_keys: Vec<DbUuid> = unique(pairs.iter().map(|pair| pair.1));
 
-    // The filter covers every combination of the page's reviewers and proposals; only the
-    // page's own pairs are kept.
+    // The filter covers every combination of the given reviewers and proposals; only the
+    // requested pairs are kept.
     let evaluated: Vec<(DbUuid, DbUuid)> = coi_evaluated_pairs::table
         .filter(coi_evaluated_pairs::call_uuid.eq(DbUuid(call_uuid)))
         .filter(coi_evaluated_pairs::reviewer_uuid.eq_any(&reviewers))
@@ -407,7 +601,7 @@ fn pair_conflicts(
         .load(connection)?;
     for (reviewer, proposal) in evaluated {
         let pair = (reviewer.0, proposal.0);
-        if pairs.contains(&pair) {
+        if wanted.contains(&pair) {
             states.insert(pair, PairConflict::None);
         }
     }
@@ -438,7 +632,7 @@ fn pair_conflicts(
     // Newest first, so the oldest conflict of a pair is the one inserted last.
     for (reviewer, proposal, coi_type, severity, status) in conflicts {
         let pair = (reviewer.0, proposal.0);
-        if pairs.contains(&pair) {
+        if wanted.contains(&pair) {
             states.insert(
                 pair,
                 PairConflict::Conflict {

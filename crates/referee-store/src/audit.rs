@@ -20,7 +20,7 @@ use crate::sql_types::{DbTime, DbUuid, MaybeTime, MaybeUuid};
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
     pub call_uuid: Option<Uuid>,
-    /// `batch`, `item`, `pool_entry`, `conflict`, `review` or `call`.
+    /// `batch`, `item`, `pool_entry`, `conflict`, `review`, `suggestion` or `call`.
     pub object_type: &'static str,
     pub object_uuid: Uuid,
     /// What happened, for example `item.accepted`.

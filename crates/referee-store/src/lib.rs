@@ -28,6 +28,7 @@ pub mod schema;
 pub mod sql_functions;
 pub mod sql_types;
 pub mod stored;
+pub mod suggestions;
 pub mod transaction;
 pub mod users;
 

@@ -506,6 +506,7 @@ struct NewEntry {
     invited_user_uuid: Option<Uuid>,
     invited_by_uuid: Uuid,
     max_assignments: i32,
+    expertise_match_score: Option<f64>,
 }
 
 fn insert_entry(connection: &mut AnyConnection, new: NewEntry) -> StoreResult<Uuid> {
@@ -524,6 +525,7 @@ fn insert_entry(connection: &mut AnyConnection, new: NewEntry) -> StoreResult<Uu
             call_reviewer_pools::invitation_status.eq(InvitationStatus::Pending.as_str()),
             call_reviewer_pools::decline_reason.eq(""),
             call_reviewer_pools::max_assignments.eq(new.max_assignments),
+            call_reviewer_pools::expertise_match_score.eq(new.expertise_match_score),
             call_reviewer_pools::invitation_token.eq(new_invitation_token()),
             call_reviewer_pools::invitation_expires_at
                 .eq(Some(DbTime(invited_at + Duration::days(days)))),
@@ -590,35 +592,99 @@ pub fn invite_reviewers(
                 )
                 .into());
             };
-            if entry_for_profile(connection, call_uuid, &profile)?.is_some() {
-                continue;
-            }
-            let uuid = insert_entry(
+            if let Some(entry) = invite_profile(
                 connection,
-                NewEntry {
-                    call_uuid,
-                    reviewer_uuid: Some(profile.uuid),
-                    invited_email: String::new(),
-                    invited_user_uuid: Some(profile.user_uuid),
-                    invited_by_uuid: actor.user_uuid,
-                    max_assignments,
-                },
-            )?;
-            tracing::info!(call.uuid = %call_uuid.simple(), pool_entry.uuid = %uuid.simple(), "reviewer invited to the pool");
-            let entry = get_entry(connection, uuid)?;
-            audit_entry(
-                connection,
-                &entry,
-                "pool_entry.invited",
-                Some(actor),
-                "",
+                actor,
+                call_uuid,
+                &profile,
+                max_assignments,
                 None,
-                InvitationStatus::Pending,
-            )?;
-            created.push(entry);
+                "",
+            )? {
+                created.push(entry);
+            }
         }
         views(connection, created)
     })
+}
+
+/// Invites a profile to a call's pool unless it is already there, bound to the profile or
+/// invited by its user's e-mail address. Inserts a pending entry, records it in the audit log
+/// with `reason`, and queues the invitation e-mail. Returns the new entry, or `None` when the
+/// profile was skipped.
+///
+/// The caller runs it inside a write transaction, after checking that the actor manages the
+/// call.
+pub(crate) fn invite_profile(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    profile: &Profile,
+    max_assignments: i32,
+    expertise_match_score: Option<f64>,
+    reason: &str,
+) -> StoreResult<Option<PoolEntry>> {
+    if entry_for_profile(connection, call_uuid, profile)?.is_some() {
+        return Ok(None);
+    }
+    let uuid = insert_entry(
+        connection,
+        NewEntry {
+            call_uuid,
+            reviewer_uuid: Some(profile.uuid),
+            invited_email: String::new(),
+            invited_user_uuid: Some(profile.user_uuid),
+            invited_by_uuid: actor.user_uuid,
+            max_assignments,
+            expertise_match_score,
+        },
+    )?;
+    tracing::info!(call.uuid = %call_uuid.simple(), pool_entry.uuid = %uuid.simple(), "reviewer invited to the pool");
+    let entry = get_entry(connection, uuid)?;
+    audit_entry(
+        connection,
+        &entry,
+        "pool_entry.invited",
+        Some(actor),
+        reason,
+        None,
+        InvitationStatus::Pending,
+    )?;
+    notify_invited(connection, &entry)?;
+    Ok(Some(entry))
+}
+
+/// Queues the e-mail that invites a reviewer to a call's pool, with the front-end path where
+/// the reviewer accepts or declines. An invitee without an e-mail address gets no e-mail, and a
+/// warning is logged.
+fn notify_invited(connection: &mut AnyConnection, entry: &PoolEntry) -> StoreResult<()> {
+    let view = view(connection, entry.clone())?;
+    let email = view.reviewer_email();
+    if email.is_empty() {
+        tracing::warn!(pool_entry.uuid = %entry.uuid.simple(), "invitation e-mail not queued: the invitee has no e-mail address");
+        return Ok(());
+    }
+    let recipient = view.reviewer_user.as_ref().or(view.invited_user.as_ref());
+    crate::audit::enqueue(
+        connection,
+        crate::audit::OutboxMessage {
+            call_uuid: Some(entry.call_uuid),
+            template: "pool_invitation",
+            recipient_email: &email,
+            recipient_user_uuid: recipient.map(|user| user.uuid),
+            subject: format!("Invitation to review for {}", view.call_name),
+            context: serde_json::json!({
+                "pool_entry_uuid": entry.uuid.simple().to_string(),
+                "call_name": view.call_name,
+                "reviewer_name": view.reviewer_name(),
+                "invited_by_name": view.invited_by.as_ref().map(|user| user.full_name.clone()),
+                "max_assignments": entry.max_assignments,
+                "expires_at": entry.invitation_expires_at.map(crate::sql_types::sqlite_time_text),
+                "link": format!("/reviewer-invitation/{}/", entry.invitation_token),
+            }),
+        },
+    )?;
+    Ok(())
 }
 
 /// The call's entry of a profile: bound to it, or an e-mail invitation of its user.
@@ -694,6 +760,7 @@ pub fn invite_by_email(
                 invited_user_uuid: invited_user.map(|user| user.uuid),
                 invited_by_uuid: actor.user_uuid,
                 max_assignments,
+                expertise_match_score: None,
             },
         )?;
         tracing::info!(call.uuid = %call_uuid.simple(), pool_entry.uuid = %uuid.simple(), "reviewer invited by e-mail");
@@ -707,6 +774,7 @@ pub fn invite_by_email(
             None,
             InvitationStatus::Pending,
         )?;
+        notify_invited(connection, &entry)?;
         view(connection, entry)
     })
 }
@@ -1105,6 +1173,7 @@ pub fn resend_invitation(
             Some(before),
             InvitationStatus::Pending,
         )?;
+        notify_invited(connection, &entry)?;
         view(connection, entry)
     })
 }

@@ -80,4 +80,6 @@ unwrap_stored!(
 unwrap_stored!(
     referee_domain::enums::CoiJobType,
     referee_domain::enums::CoiJobState,
+    referee_domain::enums::SuggestionStatus,
+    referee_domain::enums::SuggestionSource,
 );

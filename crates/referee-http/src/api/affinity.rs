@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use referee_domain::enums::{CoiSeverity, CoiType};
 use referee_store::PageRequest;
-use referee_store::affinity::{self, MatrixRow, MatrixSource, PairConflict};
+use referee_store::affinity::{self, MatrixRow, MatrixScope, MatrixSource, PairConflict};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,7 +70,7 @@ pub async fn compute_affinities(
 /// One (reviewer, proposal) pair of the affinity matrix.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AffinityMatrixEntry {
-    /// UUID of the cached score.
+    /// UUID of the cached score; a new random UUID on each request for a `suggestion` entry.
     pub uuid: HexUuid,
     /// UUID of the reviewer profile.
     pub reviewer_uuid: HexUuid,
@@ -92,28 +92,38 @@ pub struct AffinityMatrixEntry {
     /// Status of the pair's oldest conflict; else `none` when conflict detection evaluated
     /// the pair, and `unknown` when it never did.
     pub coi_status: String,
-    /// `pool`: a cached score of a pool reviewer.
+    /// `pool` for a cached score of a pool reviewer, `suggestion` for a score of a pending or
+    /// confirmed suggested reviewer, computed on request.
     pub source: String,
+}
+
+/// Splits a pair's conflict state into the keys `has_conflict` (or `has_coi`), `coi_type`,
+/// `coi_severity` and `coi_status`.
+pub(crate) fn conflict_keys(
+    conflict: PairConflict,
+) -> (bool, Option<CoiType>, Option<CoiSeverity>, String) {
+    match conflict {
+        PairConflict::Conflict {
+            coi_type,
+            severity,
+            status,
+        } => (
+            true,
+            Some(coi_type),
+            Some(severity),
+            status.as_str().to_owned(),
+        ),
+        PairConflict::None => (false, None, None, "none".to_owned()),
+        PairConflict::Unknown => (false, None, None, "unknown".to_owned()),
+    }
 }
 
 impl From<MatrixRow> for AffinityMatrixEntry {
     fn from(row: MatrixRow) -> Self {
-        let (has_conflict, coi_type, coi_severity, coi_status) = match row.conflict {
-            PairConflict::Conflict {
-                coi_type,
-                severity,
-                status,
-            } => (
-                true,
-                Some(coi_type),
-                Some(severity),
-                status.as_str().to_owned(),
-            ),
-            PairConflict::None => (false, None, None, "none".to_owned()),
-            PairConflict::Unknown => (false, None, None, "unknown".to_owned()),
-        };
+        let (has_conflict, coi_type, coi_severity, coi_status) = conflict_keys(row.conflict);
         let source = match row.source {
             MatrixSource::Pool => "pool",
+            MatrixSource::Suggestion => "suggestion",
         };
         Self {
             uuid: row.uuid.into(),
@@ -141,19 +151,21 @@ pub struct AffinityMatrixOut {
     pub results: Vec<AffinityMatrixEntry>,
 }
 
-/// Read the call's cached affinity scores, highest first (managers, support and members of
-/// the managing organisation).
+/// Read the call's affinity scores, highest first (managers, support and members of the
+/// managing organisation).
 ///
-/// The list is paginated with `page` and `page_size` (default 10, maximum 300) and reports
-/// the total as `count` in the body. Only cached scores of pool reviewers exist, so every
-/// `scope` (`pool`, `suggestions`, `all`, or any other value) returns the same pool entries.
+/// `scope=pool` (the default, also for unknown values) returns the cached scores of
+/// `compute-affinities`. `scope=suggestions` scores the reviewers of the call's pending and
+/// confirmed suggestions against every proposal of the call on each request; `scope=all`
+/// returns both. The list is paginated with `page` and `page_size` (default 10, maximum 300)
+/// and reports the total as `count` in the body.
 #[utoipa::path(
     get,
     path = "/api/proposal-protected-calls/{uuid}/affinity-matrix/",
     tag = "affinity",
     params(
         ("uuid" = String, Path, description = "Call UUID"),
-        ("scope" = Option<String>, Query, description = "`pool` (default), `suggestions` or `all`; all return the cached pool scores"),
+        ("scope" = Option<String>, Query, description = "`pool` (default and for unknown values), `suggestions` or `all`"),
         ("page" = Option<String>, Query, description = "Page number from 1, or `last`"),
         ("page_size" = Option<i64>, Query, description = "Entries per page, default 10, maximum 300"),
     ),
@@ -171,6 +183,11 @@ pub async fn affinity_matrix(
     params: Params,
 ) -> ApiResult<Json<AffinityMatrixOut>> {
     let call_uuid = path_uuid(&uuid)?;
+    let scope = match params.single("scope") {
+        Some("suggestions") => MatrixScope::Suggestions,
+        Some("all") => MatrixScope::All,
+        _ => MatrixScope::Pool,
+    };
     let spec = params.page()?;
 
     let (request, page) = state
@@ -182,6 +199,7 @@ pub async fn affinity_matrix(
                         connection,
                         &actor,
                         call_uuid,
+                        scope,
                         PageRequest { page: 1, page_size },
                     )?;
                     let last = ((probe.total + page_size - 1) / page_size).max(1);
@@ -194,7 +212,7 @@ pub async fn affinity_matrix(
                     }
                 }
             };
-            let page = affinity::affinity_matrix(connection, &actor, call_uuid, request)?;
+            let page = affinity::affinity_matrix(connection, &actor, call_uuid, scope, request)?;
             Ok((request, page))
         })
         .await?;

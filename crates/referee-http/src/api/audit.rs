@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct AuditEventOut {
     pub uuid: HexUuid,
     pub call_uuid: Option<HexUuid>,
-    /// `batch`, `item`, `pool_entry`, `conflict` or `review`.
+    /// `batch`, `item`, `pool_entry`, `conflict`, `review` or `suggestion`.
     pub object_type: String,
     pub object_uuid: HexUuid,
     /// Kind of change, for example `item.accepted`.
@@ -73,7 +73,7 @@ impl AuditEventOut {
     tag = "audit",
     params(
         ("uuid" = String, Path, description = "Call UUID"),
-        ("object_type" = Option<String>, Query, description = "batch, item, pool_entry, conflict or review"),
+        ("object_type" = Option<String>, Query, description = "batch, item, pool_entry, conflict, review or suggestion"),
         ("object_uuid" = Option<String>, Query, description = "UUID of the object"),
         ("action" = Option<String>, Query, description = "Exact action, for example item.accepted"),
         ("page" = Option<i64>, Query, description = "Page number, 1-based"),

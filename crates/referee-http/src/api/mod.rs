@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod proposals;
 pub mod reviews;
 pub mod roles;
+pub mod suggestions;
 pub mod users;
 
 #[derive(utoipa::OpenApi)]
@@ -77,5 +78,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(affinity::routes())
         .merge(detection::routes())
+        .merge(suggestions::routes())
         .merge(import::routes())
 }
