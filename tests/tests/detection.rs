@@ -22,6 +22,8 @@ on_both_backends!(
     detect_refusals,
     detect_iclr_sample,
     generate_detects_unevaluated_pairs,
+    reassign_and_manual_evaluate_pair,
+    auto_reassign_skips_new_conflict,
 );
 
 const JOBS: &str = "/api/coi-detection-jobs/";
@@ -1354,5 +1356,194 @@ async fn generate_detects_unevaluated_pairs(app: TestApp) {
         assigned_proposals(&app, call, &plain)
             .await
             .contains(&third)
+    );
+}
+
+/// Statuses of a reviewer's items in the call, by proposal UUID.
+async fn item_statuses(
+    app: &TestApp,
+    call_uuid: &str,
+    reviewer: &PoolMember,
+) -> std::collections::BTreeMap<String, String> {
+    app.get(
+        &app.staff,
+        &format!(
+            "/api/assignment-items/?call_uuid={call_uuid}&reviewer_uuid={}&page_size=300",
+            reviewer.profile_uuid()
+        ),
+    )
+    .await
+    .expect(200)
+    .array()
+    .iter()
+    .map(|item| {
+        (
+            item["proposal_uuid"]
+                .as_str()
+                .expect("proposal_uuid")
+                .to_owned(),
+            item["status"].as_str().expect("status").to_owned(),
+        )
+    })
+    .collect()
+}
+
+/// Completed `single_pair` jobs of the call.
+async fn single_pair_jobs(app: &TestApp, call_uuid: &str) -> Vec<Value> {
+    app.get(
+        &app.staff,
+        &format!("{JOBS}?call_uuid={call_uuid}&page_size=300"),
+    )
+    .await
+    .expect(200)
+    .array()
+    .iter()
+    .filter(|job| job["job_type"] == "single_pair")
+    .cloned()
+    .collect()
+}
+
+async fn reassign_and_manual_evaluate_pair(app: TestApp) {
+    let setup = app.call_setup(0, 0).await;
+    let call = &setup.call_uuid;
+    let round = &setup.round_uuid;
+    let plain = reviewer(&app, call, "plain", "Pia Plain", "pia@home.test", json!({})).await;
+    let first = team_proposal(&app, round, "First", json!([{"full_name": "Nia Named"}])).await;
+    let item = app.sent_item(call, &plain, &first).await;
+    app.post(
+        &plain.user,
+        &format!("/api/assignment-items/{}/decline/", item.item_uuid),
+        json!({"reason": "Away"}),
+    )
+    .await
+    .expect(200);
+
+    // Oda's pairs are evaluated; Nia joins after the last detection run, so hers are not.
+    let other = reviewer(&app, call, "other", "Oda Other", "oda@home.test", json!({})).await;
+    detect(&app, &app.staff, call, "incremental").await;
+    let named = reviewer(&app, call, "named", "Nia Named", "nia@home.test", json!({})).await;
+    let suggestions = app
+        .get(
+            &app.staff,
+            &format!(
+                "/api/assignment-items/{}/suggest_alternatives/",
+                item.item_uuid
+            ),
+        )
+        .await
+        .expect(200)
+        .body;
+    let status_of = |member: &PoolMember| {
+        suggestions["suggestions"]
+            .as_array()
+            .expect("suggestions")
+            .iter()
+            .find(|suggestion| suggestion["pool_entry_uuid"] == member.entry_uuid().as_str())
+            .map(|suggestion| suggestion["coi_status"].clone())
+    };
+    assert_eq!(status_of(&other), Some(json!("none")));
+    assert_eq!(status_of(&named), Some(json!("unknown")));
+
+    let reassigned = app
+        .post(
+            &app.staff,
+            &format!("/api/assignment-items/{}/reassign/", item.item_uuid),
+            json!({"reviewer_pool_entry_uuid": named.entry_uuid()}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reassigned.body["has_coi"], true);
+    assert_eq!(
+        item_statuses(&app, call, &named)
+            .await
+            .get(&first)
+            .map(String::as_str),
+        Some("coi_blocked")
+    );
+    let conflicts = automated(&app, call).await;
+    assert_eq!(
+        pairs(&conflicts, "ROLE_NAMED"),
+        BTreeSet::from([pair(&named, &first)])
+    );
+    let jobs = single_pair_jobs(&app, call).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["state"], "completed");
+    assert_eq!(jobs[0]["total_pairs"], 1);
+    assert_eq!(jobs[0]["conflicts_found"], 1);
+
+    // Manual assignment evaluates its never-evaluated pairs the same way.
+    let second = team_proposal(&app, round, "Second", json!([{"full_name": "Nia Named"}])).await;
+    let manual = app
+        .post(
+            &app.staff,
+            &format!("/api/proposal-protected-calls/{call}/create-manual-assignment/"),
+            json!({"reviewer_pool_entry_uuid": named.entry_uuid(), "proposal_uuids": [second]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(manual.body["items_created"], 1);
+    assert_eq!(
+        item_statuses(&app, call, &named)
+            .await
+            .get(&second)
+            .map(String::as_str),
+        Some("coi_blocked")
+    );
+    assert_eq!(single_pair_jobs(&app, call).await.len(), 2);
+
+    // An evaluated pair is not evaluated again.
+    let third = team_proposal(&app, round, "Third", json!([{"full_name": "Nobody Here"}])).await;
+    detect(&app, &app.staff, call, "incremental").await;
+    app.post(
+        &app.staff,
+        &format!("/api/proposal-protected-calls/{call}/create-manual-assignment/"),
+        json!({"reviewer_pool_entry_uuid": named.entry_uuid(), "proposal_uuids": [third]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        item_statuses(&app, call, &named)
+            .await
+            .get(&third)
+            .map(String::as_str),
+        Some("pending")
+    );
+    assert_eq!(single_pair_jobs(&app, call).await.len(), 2);
+}
+
+async fn auto_reassign_skips_new_conflict(app: TestApp) {
+    let setup = app.call_setup(0, 0).await;
+    let call = &setup.call_uuid;
+    let round = &setup.round_uuid;
+    let plain = reviewer(&app, call, "plain", "Pia Plain", "pia@home.test", json!({})).await;
+    let proposal = team_proposal(&app, round, "Named", json!([{"full_name": "Kai Named"}])).await;
+    let item = app.sent_item(call, &plain, &proposal).await;
+    app.set_auto_reassign(call, true, 3).await;
+
+    // Kai ranks first by affinity, but is named on the proposal; nobody evaluated his pair.
+    let named = reviewer(&app, call, "named", "Kai Named", "kai@home.test", json!({})).await;
+    let other = reviewer(&app, call, "other", "Lou Other", "lou@home.test", json!({})).await;
+    app.cache_affinity(call, &named, &proposal, 0.9).await;
+    app.cache_affinity(call, &other, &proposal, 0.1).await;
+
+    app.post(
+        &plain.user,
+        &format!("/api/assignment-items/{}/decline/", item.item_uuid),
+        json!({"reason": "Away"}),
+    )
+    .await
+    .expect(200);
+    assert!(item_statuses(&app, call, &named).await.is_empty());
+    assert_eq!(
+        item_statuses(&app, call, &other)
+            .await
+            .get(&proposal)
+            .map(String::as_str),
+        Some("pending")
+    );
+    let conflicts = automated(&app, call).await;
+    assert_eq!(
+        pairs(&conflicts, "ROLE_NAMED"),
+        BTreeSet::from([pair(&named, &proposal)])
     );
 }

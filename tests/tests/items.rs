@@ -1489,6 +1489,7 @@ async fn item_suggest_alternatives_ranking(app: TestApp) {
             "max_assignments",
             "has_capacity",
             "rank",
+            "coi_status",
         ])
     );
     assert_eq!(first["reviewer_uuid"], setup.reviewers[4].profile_uuid());

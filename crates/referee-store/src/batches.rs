@@ -996,6 +996,13 @@ pub fn create_manual_assignment(
                 });
                 continue;
             }
+            crate::detection::evaluate_pair_if_needed(
+                connection,
+                actor,
+                call_uuid,
+                profile_uuid,
+                *proposal_uuid,
+            )?;
             if assignments::blocking_conflicts(connection, call_uuid, profile_uuid, *proposal_uuid)?
                 .is_empty()
             {

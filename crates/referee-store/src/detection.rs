@@ -249,14 +249,27 @@ pub fn create_job(
         .into());
     }
 
+    let uuid = insert_job(connection, actor, call.uuid, job_type, CoiJobState::Pending)?;
+    tracing::info!(job.uuid = %uuid.simple(), call.uuid = %call.uuid.simple(), job.job_type = job_type.as_str(), "COI detection job created");
+    get_job(connection, uuid)
+}
+
+/// Inserts a job row with no pairs counted yet and returns its UUID.
+fn insert_job(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    job_type: CoiJobType,
+    state: CoiJobState,
+) -> StoreResult<Uuid> {
     let uuid = Uuid::now_v7();
     let at = DbTime::from(Utc::now());
     diesel::insert_into(coi_detection_jobs::table)
         .values((
             coi_detection_jobs::uuid.eq(DbUuid(uuid)),
-            coi_detection_jobs::call_uuid.eq(DbUuid(call.uuid)),
+            coi_detection_jobs::call_uuid.eq(DbUuid(call_uuid)),
             coi_detection_jobs::job_type.eq(job_type.as_str()),
-            coi_detection_jobs::state.eq(CoiJobState::Pending.as_str()),
+            coi_detection_jobs::state.eq(state.as_str()),
             coi_detection_jobs::total_pairs.eq(0),
             coi_detection_jobs::processed_pairs.eq(0),
             coi_detection_jobs::conflicts_found.eq(0),
@@ -266,8 +279,94 @@ pub fn create_job(
             coi_detection_jobs::modified.eq(at),
         ))
         .execute(connection)?;
-    tracing::info!(job.uuid = %uuid.simple(), call.uuid = %call.uuid.simple(), job.job_type = job_type.as_str(), "COI detection job created");
-    get_job(connection, uuid)
+    Ok(uuid)
+}
+
+/// Evaluates one (reviewer profile, proposal) pair of the call inside the caller's
+/// transaction unless detection evaluated it before, and records the run as a completed
+/// `single_pair` job. Conflicts found are saved, audited and block the pair's pending items
+/// like those of any job. Returns whether the pair was evaluated now.
+pub fn evaluate_pair_if_needed(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+) -> StoreResult<bool> {
+    let evaluated = coi_evaluated_pairs::table
+        .find((
+            DbUuid(call_uuid),
+            DbUuid(reviewer_uuid),
+            DbUuid(proposal_uuid),
+        ))
+        .count()
+        .get_result::<i64>(connection)?;
+    if evaluated > 0 {
+        return Ok(false);
+    }
+    lock_call(connection, call_uuid)?;
+
+    let settings = settings_of(connection, call_uuid)?;
+    let reviewers = reviewer_facts(connection, call_uuid, Some(reviewer_uuid))?;
+    let teams = team_facts(connection, call_uuid, Some(proposal_uuid))?;
+    let (Some(reviewer), Some(team)) = (reviewers.get(&reviewer_uuid), teams.get(&proposal_uuid))
+    else {
+        // Not a pair of this call's accepted pool and proposals, so there is nothing to evaluate.
+        return Ok(false);
+    };
+    let findings = detection::detect_conflicts(reviewer, team, &settings, Utc::now().date_naive());
+
+    let uuid = insert_job(
+        connection,
+        actor,
+        call_uuid,
+        CoiJobType::SinglePair,
+        CoiJobState::Running,
+    )?;
+    let job = get_job(connection, uuid)?.job;
+    let mut known = conflict_keys(connection, call_uuid, &BTreeSet::from([reviewer_uuid]))?;
+    let mut created = 0;
+    for finding in &findings {
+        let key = ConflictKey {
+            reviewer_uuid,
+            proposal_uuid,
+            coi_type: finding.coi_type.as_str(),
+            conflicting_user_uuid: finding.conflicting_user_uuid,
+        };
+        if known.insert(key) {
+            save_finding(
+                connection,
+                actor,
+                &job,
+                reviewer_uuid,
+                proposal_uuid,
+                finding,
+            )?;
+            created += 1;
+        }
+    }
+    mark_evaluated(connection, call_uuid, &[(reviewer_uuid, proposal_uuid)])?;
+    let at = DbTime::from(Utc::now());
+    diesel::update(coi_detection_jobs::table.find(DbUuid(uuid)))
+        .set((
+            coi_detection_jobs::state.eq(CoiJobState::Completed.as_str()),
+            coi_detection_jobs::total_pairs.eq(1),
+            coi_detection_jobs::processed_pairs.eq(1),
+            coi_detection_jobs::conflicts_found.eq(created),
+            coi_detection_jobs::started_at.eq(Some(at)),
+            coi_detection_jobs::completed_at.eq(Some(at)),
+            coi_detection_jobs::modified.eq(at),
+        ))
+        .execute(connection)?;
+    tracing::info!(
+        job.uuid = %uuid.simple(),
+        call.uuid = %call_uuid.simple(),
+        reviewer.uuid = %reviewer_uuid.simple(),
+        proposal.uuid = %proposal_uuid.simple(),
+        job.conflicts_found = created,
+        "COI detection evaluated a pair before assigning it"
+    );
+    Ok(true)
 }
 
 /// Creates a job and runs it to the end on this connection; for callers without a
@@ -381,8 +480,8 @@ fn settings_of(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<D
 
 fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> StoreResult<()> {
     let settings = settings_of(connection, job.call_uuid)?;
-    let reviewers = reviewer_facts(connection, job.call_uuid)?;
-    let teams = team_facts(connection, job.call_uuid)?;
+    let reviewers = reviewer_facts(connection, job.call_uuid, None)?;
+    let teams = team_facts(connection, job.call_uuid, None)?;
 
     let prepared_reviewers: Vec<(Uuid, PreparedReviewer<'_>)> = reviewers
         .iter()
@@ -745,16 +844,22 @@ fn mark_evaluated(
     Ok(())
 }
 
-/// Reviewer profiles of the call's accepted pool entries, with their user's name and e-mail,
-/// affiliations and publications, keyed by profile UUID.
+/// Reviewer profiles of the call's accepted pool entries (or only the profile `only`), with
+/// their user's name and e-mail, affiliations and publications, keyed by profile UUID.
 fn reviewer_facts(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
+    only: Option<Uuid>,
 ) -> StoreResult<std::collections::BTreeMap<Uuid, ReviewerFacts>> {
-    let profile_uuids: Vec<DbUuid> = call_reviewer_pools::table
+    let mut query = call_reviewer_pools::table
         .filter(call_reviewer_pools::call_uuid.eq(DbUuid(call_uuid)))
         .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
         .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
+        .into_boxed();
+    if let Some(profile_uuid) = only {
+        query = query.filter(call_reviewer_pools::reviewer_uuid.eq(DbUuid(profile_uuid)));
+    }
+    let profile_uuids: Vec<DbUuid> = query
         .select(call_reviewer_pools::reviewer_uuid.assume_not_null())
         .distinct()
         .load::<DbUuid>(connection)?;
@@ -881,23 +986,34 @@ fn parse_coauthors(text: &str) -> Vec<CoauthorFacts> {
         .collect()
 }
 
-/// Loads the team of every proposal of the call (any state), keyed by proposal UUID. A
-/// proposal without members has an empty team.
+/// Loads the team of every proposal of the call (any state), or only of the proposal `only`,
+/// keyed by proposal UUID. A proposal without members has an empty team.
 fn team_facts(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
+    only: Option<Uuid>,
 ) -> StoreResult<std::collections::BTreeMap<Uuid, Vec<TeamMemberFacts>>> {
-    let mut teams: std::collections::BTreeMap<Uuid, Vec<TeamMemberFacts>> = proposals::table
+    let mut proposal_query = proposals::table
         .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
+        .into_boxed();
+    if let Some(proposal_uuid) = only {
+        proposal_query = proposal_query.filter(proposals::uuid.eq(DbUuid(proposal_uuid)));
+    }
+    let mut teams: std::collections::BTreeMap<Uuid, Vec<TeamMemberFacts>> = proposal_query
         .select(proposals::uuid)
         .load::<DbUuid>(connection)?
         .into_iter()
         .map(|uuid| (uuid.0, Vec::new()))
         .collect();
 
-    let members = proposal_team_members::table
+    let mut member_query = proposal_team_members::table
         .inner_join(proposals::table)
         .filter(proposals::call_uuid.eq(DbUuid(call_uuid)))
+        .into_boxed();
+    if let Some(proposal_uuid) = only {
+        member_query = member_query.filter(proposals::uuid.eq(DbUuid(proposal_uuid)));
+    }
+    let members = member_query
         .order((
             proposal_team_members::created.asc(),
             proposal_team_members::uuid.asc(),

@@ -25,7 +25,8 @@ use crate::list::{Page, PageRequest, SortKey};
 use crate::pool::{self, PoolEntry, PoolEntryView};
 use crate::schema::{
     assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
-    calls as calls_table, proposals, reviewer_profiles, reviewer_proposal_affinities, users,
+    calls as calls_table, coi_evaluated_pairs, conflicts_of_interest, proposals, reviewer_profiles,
+    reviewer_proposal_affinities, users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::transaction::write_transaction;
@@ -485,14 +486,23 @@ fn check_workload(
     )
 }
 
-/// The blocking conflicts between the entry's reviewer and a proposal (none without a profile).
+/// The blocking conflicts between the entry's reviewer and a proposal (none without a profile),
+/// after evaluating the pair when conflict detection never did.
 fn conflicts_for(
     connection: &mut AnyConnection,
+    actor: &Actor,
     entry: &PoolEntry,
     proposal_uuid: Uuid,
 ) -> StoreResult<Vec<Uuid>> {
     match entry.reviewer_uuid {
         Some(reviewer) => {
+            crate::detection::evaluate_pair_if_needed(
+                connection,
+                actor,
+                entry.call_uuid,
+                reviewer,
+                proposal_uuid,
+            )?;
             assignments::blocking_conflicts(connection, entry.call_uuid, reviewer, proposal_uuid)
         }
         None => Ok(Vec::new()),
@@ -592,7 +602,7 @@ pub fn create_item(
         }
 
         let entry = get_entry(connection, batch.pool_entry_uuid)?;
-        if conflicts_for(connection, &entry, proposal_uuid)?.is_empty() {
+        if conflicts_for(connection, actor, &entry, proposal_uuid)?.is_empty() {
             check_workload(connection, actor, &entry, request.override_workload_limit)?;
         }
         let item = assignments::insert_item(
@@ -832,12 +842,21 @@ fn auto_reassign(
     } else {
         None
     };
-    let candidate = match skip_reason {
-        Some(_) => None,
-        None => rank_candidates(connection, item)?
-            .into_iter()
-            .find(|candidate| candidate.has_capacity),
-    };
+    let mut candidate = None;
+    if skip_reason.is_none() {
+        for ranked in rank_candidates(connection, item)? {
+            if !ranked.has_capacity {
+                continue;
+            }
+            // A candidate whose pair was never evaluated may turn out to conflict.
+            let entry = &ranked.entry.entry;
+            if !conflicts_for(connection, actor, entry, item.proposal_uuid)?.is_empty() {
+                continue;
+            }
+            candidate = Some(ranked);
+            break;
+        }
+    }
     let Some(candidate) = candidate else {
         let reason = skip_reason.unwrap_or_else(|| {
             "Not reassigned automatically: no accepted reviewer of the call without a blocking conflict \
@@ -997,6 +1016,10 @@ pub struct Suggestion {
     pub has_capacity: bool,
     /// 1-based position in the ranking.
     pub rank: usize,
+    /// Conflict-of-interest state of the pair: `none` when detection evaluated it and found
+    /// nothing, `unknown` when detection never evaluated it, else the status of its oldest
+    /// conflict. That status is never a blocking one, because such reviewers are no candidates.
+    pub coi_status: String,
 }
 
 /// Ranks the reviewers who could take over an item's proposal: accepted pool entries of the
@@ -1029,17 +1052,25 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
         })
         .collect();
     let affinities = cached_affinities(connection, item.call_uuid, item.proposal_uuid)?;
+    let profiles: Vec<Uuid> = entries
+        .iter()
+        .filter_map(|entry| entry.reviewer_uuid)
+        .collect();
+    let coi_states = candidate_coi_states(connection, item, &profiles)?;
 
     let mut candidates: Vec<Suggestion> = pool::views(connection, entries)?
         .into_iter()
-        .map(|view| Suggestion {
-            affinity_score: view
-                .entry
-                .reviewer_uuid
-                .and_then(|reviewer| affinities.get(&reviewer).copied()),
-            has_capacity: view.current_assignments < i64::from(view.entry.max_assignments),
-            rank: 0,
-            entry: view,
+        .map(|view| {
+            let reviewer = view.entry.reviewer_uuid;
+            Suggestion {
+                affinity_score: reviewer.and_then(|reviewer| affinities.get(&reviewer).copied()),
+                has_capacity: view.current_assignments < i64::from(view.entry.max_assignments),
+                rank: 0,
+                coi_status: reviewer
+                    .and_then(|reviewer| coi_states.get(&reviewer).cloned())
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                entry: view,
+            }
         })
         .collect();
     candidates.sort_by(compare_candidates);
@@ -1047,6 +1078,44 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
         candidate.rank = index + 1;
     }
     Ok(candidates)
+}
+
+/// Loads the conflict state of each candidate profile with the item's proposal: the status of
+/// the oldest conflict, else `none` for an evaluated pair. Profiles missing from the map were
+/// never evaluated.
+fn candidate_coi_states(
+    connection: &mut AnyConnection,
+    item: &Item,
+    profiles: &[Uuid],
+) -> StoreResult<HashMap<Uuid, String>> {
+    let keys: Vec<DbUuid> = profiles.iter().copied().map(DbUuid).collect();
+    let mut states: HashMap<Uuid, String> = coi_evaluated_pairs::table
+        .filter(coi_evaluated_pairs::call_uuid.eq(DbUuid(item.call_uuid)))
+        .filter(coi_evaluated_pairs::proposal_uuid.eq(DbUuid(item.proposal_uuid)))
+        .filter(coi_evaluated_pairs::reviewer_uuid.eq_any(&keys))
+        .select(coi_evaluated_pairs::reviewer_uuid)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|reviewer| (reviewer.0, "none".to_owned()))
+        .collect();
+    // Newest first, so the oldest conflict of a reviewer is written last.
+    let conflicts: Vec<(DbUuid, String)> = conflicts_of_interest::table
+        .filter(conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
+        .filter(conflicts_of_interest::proposal_uuid.eq(DbUuid(item.proposal_uuid)))
+        .filter(conflicts_of_interest::reviewer_uuid.eq_any(&keys))
+        .order((
+            conflicts_of_interest::detected_at.desc(),
+            conflicts_of_interest::uuid.desc(),
+        ))
+        .select((
+            conflicts_of_interest::reviewer_uuid,
+            conflicts_of_interest::status,
+        ))
+        .load(connection)?;
+    for (reviewer, status) in conflicts {
+        states.insert(reviewer.0, status);
+    }
+    Ok(states)
 }
 
 /// Orders candidates best first; equal candidates keep their pool order (the sort is stable).
@@ -1160,7 +1229,7 @@ pub fn reassign_item(
             .into());
         }
 
-        if conflicts_for(connection, &entry, item.proposal_uuid)?.is_empty() {
+        if conflicts_for(connection, actor, &entry, item.proposal_uuid)?.is_empty() {
             check_workload(connection, actor, &entry, request.override_workload_limit)?;
         }
         let (new_item, batch) =
@@ -1205,20 +1274,20 @@ pub fn force_unblock(
         }
 
         // A recusal is the reviewer's own withdrawal; no manager override lifts it.
-        let recused = crate::schema::conflicts_of_interest::table
-            .filter(crate::schema::conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
+        let recused = conflicts_of_interest::table
+            .filter(conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
             .filter(
-                crate::schema::conflicts_of_interest::reviewer_uuid
+                conflicts_of_interest::reviewer_uuid
                     .nullable()
                     .eq(item.reviewer_uuid.map(DbUuid)),
             )
             .filter(
-                crate::schema::conflicts_of_interest::proposal_uuid
+                conflicts_of_interest::proposal_uuid
                     .eq(DbUuid(item.proposal_uuid))
-                    .or(crate::schema::conflicts_of_interest::proposal_uuid.is_null()),
+                    .or(conflicts_of_interest::proposal_uuid.is_null()),
             )
             .filter(
-                crate::schema::conflicts_of_interest::status
+                conflicts_of_interest::status
                     .eq(referee_domain::enums::CoiStatus::Recused.as_str()),
             )
             .count()

@@ -191,6 +191,10 @@ pub struct SuggestionOut {
     pub has_capacity: bool,
     /// 1-based position in the ranking.
     pub rank: usize,
+    /// Conflict-of-interest state of the pair. `none`: detection evaluated it and found
+    /// nothing. `unknown`: never evaluated, so a reassignment evaluates it first. Otherwise the
+    /// status of its oldest conflict, which is never a blocking one.
+    pub coi_status: String,
 }
 
 impl SuggestionOut {
@@ -206,6 +210,7 @@ impl SuggestionOut {
             max_assignments: view.entry.max_assignments,
             has_capacity: suggestion.has_capacity,
             rank: suggestion.rank,
+            coi_status: suggestion.coi_status,
         }
     }
 }
