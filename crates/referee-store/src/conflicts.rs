@@ -258,7 +258,9 @@ fn names_by_uuid(rows: Vec<(DbUuid, String)>) -> HashMap<Uuid, String> {
         .collect()
 }
 
-/// Loads the names of a page of conflicts with a fixed number of queries.
+/// Loads the names of a list of conflicts with a fixed number of queries. Each query binds
+/// every distinct key once, because SQLite accepts at most 32766 bind parameters in one
+/// statement and a call may have more conflicts than that (PostgreSQL gets one array).
 pub fn views(
     connection: &mut AnyConnection,
     conflicts: Vec<Conflict>,
@@ -267,7 +269,8 @@ pub fn views(
         return Ok(Vec::new());
     }
 
-    let profile_keys: Vec<DbUuid> = conflicts.iter().map(|c| DbUuid(c.reviewer_uuid)).collect();
+    let profile_keys: BTreeSet<DbUuid> =
+        conflicts.iter().map(|c| DbUuid(c.reviewer_uuid)).collect();
     let reviewer_names = names_by_uuid(
         reviewer_profiles::table
             .inner_join(users::table)
@@ -276,7 +279,7 @@ pub fn views(
             .load(connection)?,
     );
 
-    let proposal_keys: Vec<DbUuid> = conflicts
+    let proposal_keys: BTreeSet<DbUuid> = conflicts
         .iter()
         .filter_map(|c| c.proposal_uuid.map(DbUuid))
         .collect();
@@ -284,7 +287,7 @@ pub fn views(
         .filter(proposals::uuid.eq_any(proposal_keys))
         .select((proposals::uuid, proposals::name, proposals::round_uuid))
         .load(connection)?;
-    let round_keys: Vec<DbUuid> = proposal_rows.iter().map(|row| row.2).collect();
+    let round_keys: BTreeSet<DbUuid> = proposal_rows.iter().map(|row| row.2).collect();
     let round_names: HashMap<Uuid, String> = rounds::table
         .filter(rounds::uuid.eq_any(round_keys))
         .load::<calls::Round>(connection)?
@@ -296,7 +299,7 @@ pub fn views(
         .map(|(uuid, name, round)| (uuid.0, (name, round.0)))
         .collect();
 
-    let call_keys: Vec<DbUuid> = conflicts.iter().map(|c| DbUuid(c.call_uuid)).collect();
+    let call_keys: BTreeSet<DbUuid> = conflicts.iter().map(|c| DbUuid(c.call_uuid)).collect();
     let call_names = names_by_uuid(
         calls_table::table
             .filter(calls_table::uuid.eq_any(call_keys))
@@ -304,7 +307,7 @@ pub fn views(
             .load(connection)?,
     );
 
-    let user_keys: Vec<DbUuid> = conflicts
+    let user_keys: BTreeSet<DbUuid> = conflicts
         .iter()
         .flat_map(|c| [c.conflicting_user_uuid, c.reviewed_by_uuid])
         .flatten()
@@ -317,7 +320,7 @@ pub fn views(
             .load(connection)?,
     );
 
-    let organization_keys: Vec<DbUuid> = conflicts
+    let organization_keys: BTreeSet<DbUuid> = conflicts
         .iter()
         .filter_map(|c| c.conflicting_organization_uuid.map(DbUuid))
         .collect();
