@@ -372,6 +372,34 @@ async fn matrix_conflict_status(app: TestApp) {
     assert_eq!(never["has_conflict"], false);
     assert_eq!(never["coi_severity"], Value::Null);
     assert_eq!(never["coi_status"], "unknown");
+    // Once the oldest conflict is dismissed, a newer pending one still blocks the pair and is
+    // the one reported.
+    let newer = app
+        .conflict(call_uuid, member, Some(&conflicted), "FIN_DIRECT")
+        .await;
+    let oldest = app
+        .get(
+            &app.staff,
+            &format!("/api/conflicts-of-interest/?call_uuid={call_uuid}&coi_type=COLLAB_ACTIVE"),
+        )
+        .await
+        .expect(200)
+        .array()[0]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .to_owned();
+    app.post(
+        &app.staff,
+        &format!("/api/conflicts-of-interest/{oldest}/dismiss/"),
+        json!({"status": "dismissed", "review_notes": "Ended years ago."}),
+    )
+    .await
+    .expect(200);
+    let matrix = self::matrix(&app, &app.staff, call_uuid).await;
+    let still_blocked = entry(&matrix, &reviewer, &conflicted);
+    assert_eq!(still_blocked["coi_type"], "FIN_DIRECT");
+    assert_eq!(still_blocked["coi_status"], "pending");
+    assert_eq!(newer["status"], "pending");
 }
 
 async fn matrix_scope_without_suggestions(app: TestApp) {

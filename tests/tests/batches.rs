@@ -1659,9 +1659,15 @@ async fn manual_assignment_creates_and_skips(app: TestApp) {
         .expect(200);
     assert_eq!(
         keys(&reply.body),
-        key_set(&["batch_uuid", "items_created", "skipped_proposals"])
+        key_set(&[
+            "batch_uuid",
+            "items_created",
+            "items_blocked",
+            "skipped_proposals"
+        ])
     );
     assert_eq!(reply.body["items_created"], 2);
+    assert_eq!(reply.body["items_blocked"], 1);
     assert_eq!(reply.body["skipped_proposals"], json!([]));
     let batch_uuid = reply.str("batch_uuid");
     let batch = app

@@ -24,6 +24,7 @@ on_both_backends!(
     generate_detects_unevaluated_pairs,
     reassign_and_manual_evaluate_pair,
     auto_reassign_skips_new_conflict,
+    changed_facts_evaluated_again,
 );
 
 const JOBS: &str = "/api/coi-detection-jobs/";
@@ -1482,6 +1483,7 @@ async fn reassign_and_manual_evaluate_pair(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(manual.body["items_created"], 1);
+    assert_eq!(manual.body["items_blocked"], 1);
     assert_eq!(
         item_statuses(&app, call, &named)
             .await
@@ -1546,4 +1548,80 @@ async fn auto_reassign_skips_new_conflict(app: TestApp) {
         pairs(&conflicts, "ROLE_NAMED"),
         BTreeSet::from([pair(&named, &proposal)])
     );
+}
+
+async fn changed_facts_evaluated_again(app: TestApp) {
+    let setup = app.call_setup(0, 0).await;
+    let call = &setup.call_uuid;
+    let round = &setup.round_uuid;
+    let john = reviewer(
+        &app,
+        call,
+        "john",
+        "John Reviewer",
+        "john@home.test",
+        json!({}),
+    )
+    .await;
+    let named = team_proposal(&app, round, "Named", json!([{"full_name": "Nobody Here"}])).await;
+    let coauthored = team_proposal(
+        &app,
+        round,
+        "Coauthored",
+        json!([{"full_name": "Cora Author"}]),
+    )
+    .await;
+    let first = detect(&app, &app.staff, call, "full_call").await;
+    assert_eq!(first["conflicts_found"], 0);
+
+    // A new team member makes the proposal's pairs unevaluated again.
+    app.post(
+        &app.staff,
+        &format!("/api/proposal-proposals/{named}/team-members/"),
+        json!({"full_name": "John Reviewer", "role": "co_investigator"}),
+    )
+    .await
+    .expect(201);
+    let after_team = detect(&app, &app.staff, call, "incremental").await;
+    assert_eq!(after_team["total_pairs"], 1);
+    assert_eq!(after_team["conflicts_found"], 1);
+    let conflicts = automated(&app, call).await;
+    assert_eq!(
+        pairs(&conflicts, "ROLE_NAMED"),
+        BTreeSet::from([pair(&john, &named)])
+    );
+
+    // So does a new publication of the reviewer, for every proposal of the call.
+    let year = Utc::now().year();
+    add_publication(&app, &john, "Shared work", year, json!(["Cora Author"])).await;
+    let after_publication = detect(&app, &app.staff, call, "incremental").await;
+    assert_eq!(after_publication["total_pairs"], 2);
+    assert_eq!(after_publication["conflicts_found"], 1);
+    let conflicts = automated(&app, call).await;
+    assert_eq!(
+        pairs(&conflicts, "COAUTH_RECENT"),
+        BTreeSet::from([pair(&john, &coauthored)])
+    );
+
+    // And a change of the reviewer's account name.
+    app.patch(
+        &app.staff,
+        &format!("/api/users/{}/", john.user.uuid),
+        json!({"full_name": "John R. Reviewer"}),
+    )
+    .await
+    .expect(200);
+    let after_rename = detect(&app, &app.staff, call, "incremental").await;
+    assert_eq!(after_rename["total_pairs"], 2);
+
+    // Changes that detection does not read leave the evaluations alone.
+    app.patch(
+        &app.staff,
+        &format!("/api/users/{}/", john.user.uuid),
+        json!({"full_name": "John R. Reviewer"}),
+    )
+    .await
+    .expect(200);
+    let unchanged = detect(&app, &app.staff, call, "incremental").await;
+    assert_eq!(unchanged["total_pairs"], 0);
 }

@@ -28,6 +28,7 @@ on_both_backends!(
     delete_suggestion,
     send_invitations_creates_entries,
     send_invitations_concurrent,
+    send_invitations_skips_unpublished,
     list_filters_and_ordering,
     list_pagination_and_count,
     list_visibility,
@@ -1546,4 +1547,39 @@ async fn matrix_suggestion_scopes(app: TestApp) {
     for row in matrix_rows(&after) {
         assert_eq!(row["reviewer_uuid"], call.bob.profile_uuid.as_str());
     }
+}
+
+async fn send_invitations_skips_unpublished(app: TestApp) {
+    let call = topic_call(&app).await;
+    let call_uuid = call.setup.call_uuid.clone();
+    let (ada, _bob, _cyd) = generate_all(&app, &call).await;
+    app.post(&app.staff, &suggestion_path(&ada, "confirm"), json!({}))
+        .await
+        .expect(200);
+    let profile_action =
+        |action: &str| format!("/api/reviewer-profiles/{}/{action}/", call.ada.profile_uuid);
+    app.post(&call.ada.user, &profile_action("unpublish"), json!({}))
+        .await
+        .expect(200);
+
+    let sent = app
+        .post(&app.staff, &send_path(&call_uuid), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(sent.body, json!({"invitations_sent": 0}));
+    let kept = app
+        .get(&app.staff, &suggestion_path(&ada, ""))
+        .await
+        .expect(200);
+    assert_eq!(kept.str("status"), "confirmed");
+
+    // Published again, the reviewer is invited by the next run.
+    app.post(&call.ada.user, &profile_action("publish"), json!({}))
+        .await
+        .expect(200);
+    let sent = app
+        .post(&app.staff, &send_path(&call_uuid), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(sent.body, json!({"invitations_sent": 1}));
 }

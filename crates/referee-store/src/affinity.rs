@@ -299,7 +299,8 @@ pub enum MatrixScope {
 /// Conflict-of-interest state of a (reviewer, proposal) pair in the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairConflict {
-    /// The oldest conflict recorded for the pair, by detection time.
+    /// The oldest blocking (`pending` or `recused`) conflict recorded for the pair, by
+    /// detection time, else its oldest conflict.
     Conflict {
         coi_type: CoiType,
         severity: CoiSeverity,
@@ -629,19 +630,28 @@ pub(crate) fn pair_conflicts(
             conflicts_of_interest::uuid.desc(),
         ))
         .load(connection)?;
-    // Newest first, so the oldest conflict of a pair is the one inserted last.
+    // Newest first, so a later row of the same kind is older. A blocking conflict wins over a
+    // resolved one, because the pair must not read as cleared while one still blocks it.
     for (reviewer, proposal, coi_type, severity, status) in conflicts {
         let pair = (reviewer.0, proposal.0);
-        if wanted.contains(&pair) {
-            states.insert(
-                pair,
-                PairConflict::Conflict {
-                    coi_type: coi_type.0,
-                    severity: severity.0,
-                    status: status.0,
-                },
-            );
+        if !wanted.contains(&pair) {
+            continue;
         }
+        let keeps_blocking = matches!(
+            states.get(&pair),
+            Some(PairConflict::Conflict { status: kept, .. }) if kept.is_blocking()
+        );
+        if keeps_blocking && !status.0.is_blocking() {
+            continue;
+        }
+        states.insert(
+            pair,
+            PairConflict::Conflict {
+                coi_type: coi_type.0,
+                severity: severity.0,
+                status: status.0,
+            },
+        );
     }
     Ok(states)
 }

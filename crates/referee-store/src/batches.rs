@@ -881,6 +881,9 @@ pub struct ManualAssignment {
 pub struct ManualOutcome {
     pub batch_uuid: Uuid,
     pub items_created: usize,
+    /// Created items that are COI-blocked because the reviewer has a blocking conflict with
+    /// their proposal.
+    pub items_blocked: usize,
     pub skipped_proposals: Vec<SkippedProposal>,
 }
 
@@ -1078,6 +1081,7 @@ pub fn create_manual_assignment(
             )?;
         }
 
+        let mut items_blocked = 0;
         for proposal_uuid in &to_create {
             let new = NewItem {
                 proposal_uuid: *proposal_uuid,
@@ -1085,11 +1089,15 @@ pub fn create_manual_assignment(
                 reassigned_from_uuid: None,
                 reassign_count: 0,
             };
-            assignments::insert_item(connection, &batch, &new, Some(actor))?;
+            let item = assignments::insert_item(connection, &batch, &new, Some(actor))?;
+            if item.status == ItemStatus::CoiBlocked {
+                items_blocked += 1;
+            }
         }
         Ok(ManualOutcome {
             batch_uuid: batch.uuid,
             items_created: to_create.len(),
+            items_blocked,
             skipped_proposals: skipped,
         })
     })

@@ -609,7 +609,7 @@ where
     })
 }
 
-/// The (reviewer profile, proposal) pairs of the call that detection never evaluated: accepted
+/// Lists the (reviewer profile, proposal) pairs of the call that detection never evaluated: accepted
 /// pool entries with a profile against every proposal of the call, without a row in
 /// `coi_evaluated_pairs`. Ordered by reviewer, then proposal.
 pub fn unevaluated_pairs(
@@ -668,6 +668,36 @@ pub fn evaluate_missing_pairs(
         .into());
     }
     Ok(Some(job))
+}
+
+/// Forgets that detection evaluated the pairs of a proposal, in every call, because its team
+/// changed. Generation, reassignment, manual assignment and `incremental` jobs then evaluate
+/// them again.
+pub(crate) fn forget_proposal_evaluations(
+    connection: &mut AnyConnection,
+    proposal_uuid: Uuid,
+) -> StoreResult<()> {
+    diesel::delete(
+        coi_evaluated_pairs::table
+            .filter(coi_evaluated_pairs::proposal_uuid.eq(DbUuid(proposal_uuid))),
+    )
+    .execute(connection)?;
+    Ok(())
+}
+
+/// Forgets that detection evaluated the pairs of a reviewer profile, in every call, because
+/// facts that detection reads (name, e-mail, ORCID iD, alternative names, affiliations or
+/// publications) changed.
+pub(crate) fn forget_profile_evaluations(
+    connection: &mut AnyConnection,
+    profile_uuid: Uuid,
+) -> StoreResult<()> {
+    diesel::delete(
+        coi_evaluated_pairs::table
+            .filter(coi_evaluated_pairs::reviewer_uuid.eq(DbUuid(profile_uuid))),
+    )
+    .execute(connection)?;
+    Ok(())
 }
 
 /// What makes a conflict a duplicate of another: detection never creates two conflicts with

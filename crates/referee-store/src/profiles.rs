@@ -634,6 +634,9 @@ pub fn update_profile(
             .map_err(|error| {
                 unique_violation(error, &[("orcid", &|| orcid_taken(&taken_orcid))])
             })?;
+        if changes.orcid_id.is_some() || changes.alternative_names.is_some() {
+            crate::detection::forget_profile_evaluations(connection, uuid)?;
+        }
 
         let profile = get_profile(connection, uuid)?;
         detail(connection, profile)
@@ -891,6 +894,8 @@ pub fn create_affiliation(
 ) -> StoreResult<Affiliation> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
         let mut fields = fields.clone();
         complete_affiliation(connection, &mut fields)?;
 
@@ -927,6 +932,8 @@ pub fn update_affiliation(
 ) -> StoreResult<Affiliation> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
         let current = get_affiliation(connection, profile_uuid, uuid)?;
 
         let mut fields = changes.apply(&current);
@@ -964,6 +971,8 @@ pub fn delete_affiliation(
 ) -> StoreResult<()> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
         get_affiliation(connection, profile_uuid, uuid)?;
         diesel::delete(reviewer_affiliations::table.find(DbUuid(uuid))).execute(connection)?;
         Ok(())
@@ -1316,6 +1325,8 @@ pub fn create_publication(
 ) -> StoreResult<Publication> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
 
         let uuid = Uuid::now_v7();
         let created = now();
@@ -1351,6 +1362,8 @@ pub fn update_publication(
 ) -> StoreResult<Publication> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
         let current = get_publication(connection, profile_uuid, uuid)?;
 
         let fields = changes.apply(&current);
@@ -1382,6 +1395,8 @@ pub fn delete_publication(
 ) -> StoreResult<()> {
     write_transaction(connection, |connection| {
         profile_for(connection, actor, profile_uuid, true)?;
+        // Detection reads affiliations and publications, so the profile's pairs need a new look.
+        crate::detection::forget_profile_evaluations(connection, profile_uuid)?;
         get_publication(connection, profile_uuid, uuid)?;
         diesel::delete(reviewer_publications::table.find(DbUuid(uuid))).execute(connection)?;
         Ok(())

@@ -887,6 +887,7 @@ pub fn add_team_member(
         let right = edit_right(&row, actor, "change its team")?;
         touch_proposal(connection, &row, right, "change its team")?;
         let uuid = insert_team_member(connection, proposal_uuid, member, "")?;
+        crate::detection::forget_proposal_evaluations(connection, proposal_uuid)?;
         get_team_member(connection, proposal_uuid, uuid)
     })
 }
@@ -961,6 +962,7 @@ pub fn update_team_member(
             proposal_team_members::role.eq(changes.role.unwrap_or(member.role).as_str()),
         ))
         .execute(connection)?;
+        crate::detection::forget_proposal_evaluations(connection, proposal_uuid)?;
         get_team_member(connection, proposal_uuid, member_uuid)
     })
 }
@@ -982,6 +984,7 @@ pub fn delete_team_member(
                 .filter(proposal_team_members::uuid.eq(DbUuid(member_uuid))),
         )
         .execute(connection)?;
+        crate::detection::forget_proposal_evaluations(connection, proposal_uuid)?;
         Ok(())
     })
 }

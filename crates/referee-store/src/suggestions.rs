@@ -919,6 +919,17 @@ pub fn send_invitations(
 
         let mut sent = 0;
         for suggestion in confirmed {
+            // A reviewer who unpublished the profile or stopped taking reviews after the
+            // confirmation is not invited; the suggestion stays confirmed for a later run.
+            let profile = profiles::get_profile(connection, suggestion.reviewer_uuid)?;
+            if !(profile.is_published && profile.available_for_reviews) {
+                tracing::info!(
+                    suggestion.uuid = %suggestion.uuid.simple(),
+                    reviewer.uuid = %suggestion.reviewer_uuid.simple(),
+                    "confirmed suggestion not invited: the profile is unpublished or unavailable"
+                );
+                continue;
+            }
             let claimed = diesel::update(
                 reviewer_suggestions::table
                     .filter(reviewer_suggestions::uuid.eq(DbUuid(suggestion.uuid)))
@@ -933,7 +944,6 @@ pub fn send_invitations(
                 continue;
             }
 
-            let profile = profiles::get_profile(connection, suggestion.reviewer_uuid)?;
             let invited = pool::invite_profile(
                 connection,
                 actor,

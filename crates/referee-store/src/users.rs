@@ -245,6 +245,18 @@ pub fn update_user(
             users::modified.eq(now()),
         ))
         .execute(connection)?;
+    // Detection compares the reviewer's account name and e-mail address.
+    let identity_changed = changes
+        .email
+        .as_ref()
+        .is_some_and(|email| *email != user.email)
+        || changes
+            .full_name
+            .as_ref()
+            .is_some_and(|full_name| *full_name != user.full_name);
+    if identity_changed && let Some(profile) = crate::profiles::profile_of_user(connection, uuid)? {
+        crate::detection::forget_profile_evaluations(connection, profile.uuid)?;
+    }
     get_user(connection, uuid)
 }
 

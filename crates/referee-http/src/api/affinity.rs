@@ -85,11 +85,12 @@ pub struct AffinityMatrixEntry {
     pub text_score: Option<f64>,
     /// Whether any conflict of interest, of any status, is recorded for the pair.
     pub has_conflict: bool,
-    /// Type of the pair's oldest conflict; null without a conflict.
+    /// Type of the pair's oldest blocking conflict, else of its oldest conflict; null without
+    /// a conflict.
     pub coi_type: Option<CoiType>,
-    /// Severity of the pair's oldest conflict; null without a conflict.
+    /// Severity of the same conflict; null without a conflict.
     pub coi_severity: Option<CoiSeverity>,
-    /// Status of the pair's oldest conflict; else `none` when conflict detection evaluated
+    /// Status of the same conflict; else `none` when conflict detection evaluated
     /// the pair, and `unknown` when it never did.
     pub coi_status: String,
     /// `pool` for a cached score of a pool reviewer, `suggestion` for a score of a pending or

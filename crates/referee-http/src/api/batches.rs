@@ -376,6 +376,9 @@ pub struct ManualAssignmentOut {
     /// The draft batch that received the items.
     pub batch_uuid: HexUuid,
     pub items_created: usize,
+    /// How many of the created items are `coi_blocked`, because the reviewer has a blocking
+    /// conflict of interest with their proposal (found now if the pair was never evaluated).
+    pub items_blocked: usize,
     pub skipped_proposals: Vec<SkippedProposalOut>,
 }
 
@@ -879,6 +882,7 @@ pub async fn create_manual_assignment(
     Ok(Json(ManualAssignmentOut {
         batch_uuid: outcome.batch_uuid.into(),
         items_created: outcome.items_created,
+        items_blocked: outcome.items_blocked,
         skipped_proposals: outcome
             .skipped_proposals
             .into_iter()

@@ -1,0 +1,2 @@
+DROP INDEX coi_evaluated_pairs_reviewer_idx;
+DROP INDEX coi_evaluated_pairs_proposal_idx;
