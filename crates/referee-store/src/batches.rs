@@ -1223,6 +1223,20 @@ fn report_quality(
     }
 }
 
+/// Rewrites a solver explanation in the names the API uses for the same limits: a reviewer's
+/// `max_proposals` is the pool entry's `max_assignments` less its open assignments,
+/// `reviewers_needed` is `reviewers_per_proposal`, and `min_proposals` comes from the matching
+/// configuration's `min_proposals_per_reviewer`.
+fn in_api_terms(text: &str) -> String {
+    text.replace(
+        "the sum of their max_proposals",
+        "the sum of their max_assignments less their open assignments",
+    )
+    .replace("max_proposals", "max_assignments")
+    .replace("reviewers_needed", "reviewers_per_proposal")
+    .replace("min_proposals", "min_proposals_per_reviewer")
+}
+
 /// The solver algorithm of a matching configuration's `algorithm`.
 fn solver_algorithm(algorithm: MatchingAlgorithm) -> Algorithm {
     match algorithm {
@@ -1437,8 +1451,8 @@ pub fn generate_assignments(
         )
         .err()
         .map(|infeasible| GenerationInfeasibility {
-            message: infeasible.message,
-            suggestion: infeasible.suggestion,
+            message: in_api_terms(&infeasible.message),
+            suggestion: in_api_terms(&infeasible.suggestion),
             demand: infeasible.demand,
             capacity: infeasible.capacity,
             proposal_uuids: infeasible
@@ -1462,7 +1476,7 @@ pub fn generate_assignments(
         .map_err(|infeasible| {
             DomainError::invalid_state(
                 "assignment_infeasible",
-                format!("{} {}", infeasible.message, infeasible.suggestion),
+                in_api_terms(&format!("{} {}", infeasible.message, infeasible.suggestion)),
             )
         })?;
         let solution = solved.solution;
