@@ -88,7 +88,10 @@ async fn generation_explains_infeasible_demand(app: TestApp) {
     let suggestion = infeasibility["suggestion"].as_str().unwrap();
     // The explanation names the limits as the API does.
     assert!(suggestion.contains("max_assignments"), "{suggestion}");
-    assert!(suggestion.contains("reviewers_per_proposal"), "{suggestion}");
+    assert!(
+        suggestion.contains("reviewers_per_proposal"),
+        "{suggestion}"
+    );
     assert!(!message.contains("max_proposals"), "{message}");
 
     assert_eq!(reply.body["items_created"], 6);
