@@ -8,6 +8,7 @@ use clap::Args;
 use url::Url;
 
 use crate::database::{self, ServerOptions, TEMPLATE_DATABASE};
+use crate::demo;
 use crate::interrupt;
 use crate::report::{Group, OperationCoverage, TestResults};
 use crate::schemathesis;
@@ -33,6 +34,9 @@ const OPENAPI_PATH: &str = "openapi/openapi.json";
 /// Environment variable that makes the conformance tests append every exercised operation to
 /// a file (tests/src/contract.rs).
 const COVERAGE_FILE_VARIABLE: &str = "REFEREE_COVERAGE_FILE";
+
+/// Database that the demo step creates on the run's PostgreSQL server and drops afterwards.
+const DEMO_DATABASE: &str = "referee_conformance_demo";
 
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
@@ -86,6 +90,16 @@ pub struct ConformanceArgs {
     #[arg(long)]
     skip_waldur_client: bool,
 
+    /// Skip the demo. By default, after the tests, `cargo xtask demo --sample 40` runs on a
+    /// new database of the run's PostgreSQL server and on a new SQLite database: the first 40
+    /// ICLR 2018 submissions go through import, affinities, conflict detection, generation,
+    /// answers and reassignment. It fails when an assignment or suggestion crosses a blocking
+    /// conflict of interest or the detected own-paper and co-author conflicts differ from a
+    /// count from the submissions file. Without that file (REFEREE_DEMO_DATA or the default
+    /// path of `cargo xtask demo`) the step is skipped with a note.
+    #[arg(long)]
+    skip_demo: bool,
+
     /// Extra arguments for `cargo nextest run`, given after `--`, for example
     /// `cargo xtask conformance -- -E 'test(/::postgres$/)'`. `--profile` is not allowed,
     /// because the run needs its own profile for the JUnit report.
@@ -101,7 +115,12 @@ struct RunOutcome {
     /// `None` when nextest ran with extra arguments, which may filter out tests.
     coverage: Option<OperationCoverage>,
     kept_notes: Vec<String>,
+    demo: DemoStep,
 }
+
+/// Result of the demo on one backend: `None` when the step did not run (skipped by
+/// --skip-demo or for lack of the submissions file).
+type DemoStep = Option<Result<demo::Outcome>>;
 
 pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
     if let Some(arg) = args
@@ -137,9 +156,19 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
     } else {
         None
     };
+    let sqlite_demo: DemoStep = if args.skip_demo {
+        None
+    } else {
+        let result = demo::conformance_data(workspace)
+            .map(|data| demo::run_sample(workspace, data, demo::Target::Sqlite));
+        interrupt::check()?;
+        result
+    };
     print_report(&outcome);
     print_schemathesis(schemathesis.as_ref());
     print_client(client.as_ref());
+    print_demo("PostgreSQL", &outcome.demo);
+    print_demo("SQLite", &sqlite_demo);
     print_totals(&outcome);
 
     let failed = outcome
@@ -158,10 +187,15 @@ pub fn run(args: ConformanceArgs, workspace: &Workspace) -> Result<ExitCode> {
     let client_failed = client
         .as_ref()
         .is_some_and(|result| result.as_ref().map_or(true, |client| !client.passed));
+    let demo_failed = [&outcome.demo, &sqlite_demo].into_iter().any(|step| {
+        step.as_ref()
+            .is_some_and(|result| result.as_ref().map_or(true, |demo| !demo.passed))
+    });
     if failed
         || uncovered
         || schemathesis_failed
         || client_failed
+        || demo_failed
         || !outcome.nextest_status.success()
     {
         return Ok(ExitCode::FAILURE);
@@ -198,6 +232,13 @@ fn run_with_database(args: &ConformanceArgs, workspace: &Workspace) -> Result<Ru
         None
     };
 
+    let demo = if args.skip_demo {
+        None
+    } else {
+        demo::conformance_data(workspace).map(|data| run_demo_on(&server, workspace, data))
+    };
+    interrupt::check()?;
+
     let mut kept_notes = server.kept_notes.clone();
     if options.keep {
         kept_notes.insert(0, format!("template database: {}", template.url));
@@ -208,7 +249,22 @@ fn run_with_database(args: &ConformanceArgs, workspace: &Workspace) -> Result<Ru
         results,
         coverage,
         kept_notes,
+        demo,
     })
+}
+
+/// Runs the demo sample on a new database of the PostgreSQL server and drops it afterwards.
+fn run_demo_on(
+    server: &database::Server,
+    workspace: &Workspace,
+    data: PathBuf,
+) -> Result<demo::Outcome> {
+    let url = database::create_database(server, DEMO_DATABASE)?;
+    let outcome = demo::run_sample(workspace, data, demo::Target::DatabaseUrl(url.to_string()));
+    if let Err(error) = database::drop_database(server, DEMO_DATABASE) {
+        eprintln!("warning: failed to drop the demo database {DEMO_DATABASE}: {error:#}");
+    }
+    outcome
 }
 
 /// Creates and returns `<target dir>/conformance`, where the run keeps its reports.
@@ -222,7 +278,8 @@ fn output_dir(workspace: &Workspace) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn remove_if_present(path: &Path) -> Result<()> {
+/// Removes a file; a file that does not exist is no error.
+pub fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -414,6 +471,23 @@ fn print_coverage(coverage: Option<&OperationCoverage>) {
         for operation in &coverage.without_success {
             println!("    {operation}");
         }
+    }
+}
+
+fn print_demo(backend: &str, step: &DemoStep) {
+    let Some(result) = step else {
+        return;
+    };
+    let sample = demo::CONFORMANCE_SAMPLE;
+    match result {
+        Ok(outcome) => {
+            let verdict = if outcome.passed { "passed" } else { "FAILED" };
+            println!(
+                "  demo --sample {sample} on {backend}: {verdict}: {}",
+                outcome.summary
+            );
+        }
+        Err(error) => println!("  demo --sample {sample} on {backend}: failed to run: {error:#}"),
     }
 }
 

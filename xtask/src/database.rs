@@ -144,14 +144,7 @@ pub struct Template {
 /// drop each other's template.
 pub fn create_template(server: &Server, drop_afterwards: bool) -> Result<Template> {
     let name = TEMPLATE_DATABASE;
-    run_sql(
-        server,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    )?;
-    run_sql(server, &format!("CREATE DATABASE \"{name}\""))?;
-
-    let mut url = server.maintenance_url.clone();
-    url.set_path(&format!("/{name}"));
+    let url = create_database(server, name)?;
 
     let cleanup = drop_afterwards.then(|| {
         let psql = server.psql.clone();
@@ -168,6 +161,24 @@ pub fn create_template(server: &Server, drop_afterwards: bool) -> Result<Templat
         url,
         _cleanup: cleanup,
     })
+}
+
+/// Creates an empty database on the server, dropping an old one of that name first, and
+/// returns its URL. Nothing drops it afterwards.
+pub fn create_database(server: &Server, name: &str) -> Result<Url> {
+    drop_database(server, name)?;
+    run_sql(server, &format!("CREATE DATABASE \"{name}\""))?;
+    let mut url = server.maintenance_url.clone();
+    url.set_path(&format!("/{name}"));
+    Ok(url)
+}
+
+/// Drops a database of the server if it exists.
+pub fn drop_database(server: &Server, name: &str) -> Result<()> {
+    run_sql(
+        server,
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )
 }
 
 fn run_sql(server: &Server, statement: &str) -> Result<()> {

@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod database;
+mod demo;
 #[cfg(feature = "docker")]
 mod docker;
 mod interrupt;
@@ -44,7 +45,8 @@ enum Task {
     /// every operation they exercise to <target dir>/conformance/operations.txt, and without
     /// extra nextest arguments the run fails when an operation of openapi/openapi.json has no
     /// 2xx reply in the suite. Then schemathesis and the published Python client run against
-    /// a live server (skip them with --skip-schemathesis and --skip-waldur-client). The report counts the tests
+    /// a live server (skip them with --skip-schemathesis and --skip-waldur-client), and the
+    /// demo runs on 40 submissions on both backends (--skip-demo). The report counts the tests
     /// per backend (names ending in ::sqlite or ::postgres), lists uncovered operations and
     /// the results of those steps, and ends with the line `N passed, M failed` for the tests.
     /// Exits non-zero when a test, the coverage check or one of those steps fails.
@@ -55,6 +57,18 @@ enum Task {
 
     /// Run benchmarks; `cargo xtask bench solver --help` lists the options.
     Bench(bench::BenchArgs),
+
+    /// Build a call from the ICLR 2018 submissions and run it through the HTTP API.
+    ///
+    /// Starts a server (SQLite by default), imports every submission as a proposal and every
+    /// author as a reviewer with their papers, computes affinities, detects conflicts,
+    /// generates and sends assignments, lets a seeded share of the reviewers accept and
+    /// decline, and reassigns the declined items. The summary lists the items by status,
+    /// the loads, the affinities, the conflicts against a count from the raw file and the
+    /// wall time of each step. Exits non-zero when an item or suggestion crosses a blocking
+    /// conflict of interest or the detected own-paper and co-author conflicts differ from
+    /// the count.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.task {
         Task::Conformance(args) => conformance::run(args, &workspace),
         Task::Bench(args) => bench::run(args, &workspace),
+        Task::Demo(args) => demo::run(args, &workspace),
         Task::Openapi => {
             openapi::run(&workspace)?;
             Ok(ExitCode::SUCCESS)

@@ -160,21 +160,35 @@ fn start_seeded_server(
 /// with its log in `log`. Returns the server and the staff user's token.
 pub fn start_fresh_server(binary: &Path, scratch: &Path, log: &Path) -> Result<(Server, String)> {
     let database_url = format!("sqlite://{}", scratch.join("referee.db").display());
-    run_checked(
-        Command::new(binary)
-            .arg("migrate")
-            .env("REFEREE_DATABASE_URL", &database_url)
-            .env("REFEREE_LOG", "warn"),
-    )?;
-    let staff_token = create_staff_user(binary, &database_url)?;
-    let server = Server::start(binary, &database_url, log)?;
+    migrate(binary, &database_url)?;
+    let staff_token = create_staff_user(binary, &database_url, "staff")?;
+    let server = Server::start(binary, &database_url, log, &[])?;
     Ok((server, staff_token))
 }
 
-/// Builds the server binary and returns its path.
+/// Applies the migrations to the database with `referee migrate`.
+pub fn migrate(binary: &Path, database_url: &str) -> Result<()> {
+    run_checked(
+        Command::new(binary)
+            .arg("migrate")
+            .env("REFEREE_DATABASE_URL", database_url)
+            .env("REFEREE_LOG", "warn"),
+    )
+}
+
+/// Builds the debug server binary and returns its path.
 pub fn build_server(workspace: &Workspace) -> Result<PathBuf> {
+    build_referee(workspace, false)
+}
+
+/// Builds the server binary, with the release profile when `release` is set, and returns its
+/// path.
+pub fn build_referee(workspace: &Workspace, release: bool) -> Result<PathBuf> {
     let mut command = workspace.cargo();
     command.args(["build", "--locked", "--quiet", "-p", "referee-server"]);
+    if release {
+        command.arg("--release");
+    }
     let status = interrupt::run(&mut command)?;
     if !status.success() {
         bail!("`{}` failed with {status}", interrupt::describe(&command));
@@ -184,7 +198,8 @@ pub fn build_server(workspace: &Workspace) -> Result<PathBuf> {
         .parent()
         .context("the nextest store directory has no parent")?
         .to_path_buf();
-    Ok(target_dir.join("debug").join("referee"))
+    let profile = if release { "release" } else { "debug" };
+    Ok(target_dir.join(profile).join("referee"))
 }
 
 fn run_checked(command: &mut Command) -> Result<()> {
@@ -195,12 +210,12 @@ fn run_checked(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Creates the staff user `staff` and returns its token, which `referee users create` prints
-/// alone on stdout.
-fn create_staff_user(binary: &Path, database_url: &str) -> Result<String> {
+/// Creates a staff user and returns its token, which `referee users create` prints alone on
+/// stdout.
+pub fn create_staff_user(binary: &Path, database_url: &str, username: &str) -> Result<String> {
     let mut command = Command::new(binary);
     command
-        .args(["users", "create", "--username", "staff", "--staff"])
+        .args(["users", "create", "--username", username, "--staff"])
         .env("REFEREE_DATABASE_URL", database_url)
         .env("REFEREE_LOG", "warn");
     let output = interrupt::stdout_of(&mut command)?;
@@ -277,7 +292,14 @@ impl Server {
         format!("http://{}", self.address)
     }
 
-    fn start(binary: &Path, database_url: &str, log: &Path) -> Result<Server> {
+    /// Starts the binary on a free loopback port without a bootstrap user or background jobs,
+    /// with `extra_args` added to its command line, and waits until it accepts connections.
+    pub fn start(
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+        extra_args: &[&str],
+    ) -> Result<Server> {
         let address = free_loopback_address()?;
         let log_file =
             File::create(log).with_context(|| format!("failed to create {}", log.display()))?;
@@ -290,6 +312,7 @@ impl Server {
             .arg("--bind")
             .arg(address.to_string())
             .args(["--no-bootstrap-user", "--scheduler-interval-secs", "0"])
+            .args(extra_args)
             .env("REFEREE_DATABASE_URL", database_url)
             .env("REFEREE_LOG", "warn")
             .stdin(Stdio::null())

@@ -48,6 +48,11 @@ impl Workspace {
         })
     }
 
+    /// Cargo's target directory of the workspace.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
     /// Directory where nextest keeps per-profile output such as JUnit reports. This is nextest's
     /// default (`<target dir>/nextest`), which a `[store] dir` setting in the repository's
     /// nextest config would move.
