@@ -13,7 +13,7 @@ mod document;
 mod summary;
 mod workflow;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -252,8 +252,14 @@ pub fn execute(options: &Options, workspace: &Workspace) -> Result<Outcome> {
         ))
     })?;
 
+    let binary = match options.target {
+        Target::Server { .. } => None,
+        _ => Some(timings.step("build referee", || {
+            schemathesis::build_referee(workspace, options.release)
+        })?),
+    };
     let server = timings.step("start the server", || {
-        RunningServer::start(options, workspace, tag.as_deref())
+        RunningServer::start(options, workspace, binary.as_deref(), tag.as_deref())
     })?;
     let settings = workflow::Settings {
         tag: tag.clone(),
@@ -330,7 +336,14 @@ struct RunningServer {
 }
 
 impl RunningServer {
-    fn start(options: &Options, workspace: &Workspace, tag: Option<&str>) -> Result<Self> {
+    /// Starts the server with `binary`, or connects to the one of `--server` (which needs no
+    /// binary).
+    fn start(
+        options: &Options,
+        workspace: &Workspace,
+        binary: Option<&Path>,
+        tag: Option<&str>,
+    ) -> Result<Self> {
         if let Target::Server { url, token } = &options.target {
             return Ok(RunningServer {
                 api: Api::new(url, token)?,
@@ -340,6 +353,7 @@ impl RunningServer {
                 _postgres: None,
             });
         }
+        let binary = binary.context("no referee binary was built for the server")?;
 
         let dir = output_dir(workspace)?;
         let (database_url, postgres, description) = match &options.target {
@@ -368,19 +382,18 @@ impl RunningServer {
             }
         };
 
-        let binary = schemathesis::build_referee(workspace, options.release)?;
-        schemathesis::migrate(&binary, &database_url)?;
+        schemathesis::migrate(binary, &database_url)?;
         let staff = match tag {
             Some(tag) => format!("demo-staff+{tag}"),
             None => "demo-staff".to_owned(),
         };
-        let token = schemathesis::create_staff_user(&binary, &database_url, &staff)?;
+        let token = schemathesis::create_staff_user(binary, &database_url, &staff)?;
         let log = dir.join("server.log");
         // Computing the affinities and generating the assignments of the whole file take
         // longer than the default request timeout of 60 s. The store's info lines time the
         // affinity scoring and the detection job.
         let server = Server::start(
-            &binary,
+            binary,
             &database_url,
             &log,
             &[
