@@ -290,16 +290,17 @@ pub fn execute(options: &Options, workspace: &Workspace) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Returns a tag that makes the names of this run unique: the current Unix time in base 36.
+/// Returns a tag that makes the names of this run unique: the current Unix time in
+/// milliseconds, in base 36.
 fn run_tag() -> String {
-    let mut seconds = SystemTime::now()
+    let mut milliseconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+        .map_or(0, |elapsed| elapsed.as_millis());
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut tag = Vec::new();
-    while seconds > 0 {
-        tag.push(digits[(seconds % 36) as usize]);
-        seconds /= 36;
+    while milliseconds > 0 {
+        tag.push(digits[(milliseconds % 36) as usize]);
+        milliseconds /= 36;
     }
     tag.reverse();
     String::from_utf8(tag).unwrap_or_default()
