@@ -55,6 +55,11 @@ impl Workspace {
         self.target_dir.join("nextest")
     }
 
+    /// The cargo target directory of the workspace.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
     /// Returns a cargo command that runs in the workspace root.
     pub fn cargo(&self) -> Command {
         let mut command = Command::new(cargo_program());
