@@ -72,8 +72,10 @@ impl Sizes {
                 answering_reviewers: 256,
                 fresh_proposals: 2_000,
                 fresh_reviewers: 600,
-                read_requests: 4_000,
-                suggest_requests: 128,
+                // Each list and count request counts 375,000 pending items, so more requests
+                // would make the run last longer than its value warrants.
+                read_requests: 800,
+                suggest_requests: 64,
             }
         }
     }

@@ -64,7 +64,7 @@ pub fn script(workload: &str, context: &ScriptContext<'_>) -> Option<String> {
              SELECT count(*) FROM assignment_items WHERE call_uuid = {call} AND status = 'pending';\n\
              SELECT {ITEM_COLUMNS} FROM assignment_items i JOIN proposals p ON p.uuid = i.proposal_uuid \
              WHERE i.call_uuid = {call} AND i.status = 'pending' \
-             ORDER BY i.affinity_score DESC NULLS FIRST, i.uuid LIMIT 100 OFFSET (:page - 1) * 100;\n"
+             ORDER BY (i.affinity_score IS NULL) DESC, i.affinity_score DESC, i.uuid LIMIT 100 OFFSET (:page - 1) * 100;\n"
         ),
         "list_reviewer" => format!(
             "\\set r random(0, {last})\n{auth}\
