@@ -37,6 +37,9 @@ impl Server {
             .env("REFEREE_DATABASE_URL", database_url)
             .env("REFEREE_BIND", format!("127.0.0.1:{port}"))
             .env("REFEREE_SCHEDULER_INTERVAL_SECS", "86400")
+            // generate-assignments on the full-size fresh call takes longer than the default
+            // 60-second request timeout while every statement is logged.
+            .env("REFEREE_REQUEST_TIMEOUT_SECS", "900")
             .stdout(Stdio::null());
         match statement_log {
             Some(path) => {
