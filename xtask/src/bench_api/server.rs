@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// How long the server may take to answer /health/ready after it starts.
+/// How long the server may take after it starts before /health/ready returns 200.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Interval between two VmRSS samples.
@@ -76,7 +76,7 @@ impl Server {
             }
             if started.elapsed() > READY_TIMEOUT {
                 bail!(
-                    "the server did not answer /health/ready with 200 at {address} within {READY_TIMEOUT:?}"
+                    "/health/ready at {address} did not return 200 within {READY_TIMEOUT:?} after the server started"
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
