@@ -45,6 +45,16 @@ enum BenchTarget {
     /// times, the peak resident memory and whether both objectives are equal. Exits non-zero
     /// when they differ or a solve fails.
     Solver(SolverArgs),
+
+    /// Drive the release server with API workloads at scale and compare with pgbench.
+    ///
+    /// Loads a call of 20,000 proposals, 5,000 reviewers and 1,000,000 assignment items into
+    /// PostgreSQL (database referee_bench_api, dropped and recreated) and SQLite (a file under
+    /// the target directory), runs list, count, retrieve, accept, decline,
+    /// suggest_alternatives and generate-assignments workloads, counts the SQL statements per
+    /// request, runs the equivalent SQL with pgbench, and writes the API section of
+    /// docs/benchmarks.md. Exits non-zero when a request fails.
+    Api(crate::bench_api::ApiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,15 +82,17 @@ struct SolverArgs {
 }
 
 pub fn run(args: BenchArgs, workspace: &Workspace) -> Result<ExitCode> {
-    let BenchTarget::Solver(args) = args.target;
     if cfg!(debug_assertions) {
         return rerun_in_release(workspace);
     }
-    run_solver_bench(&args, workspace)
+    match args.target {
+        BenchTarget::Solver(args) => run_solver_bench(&args, workspace),
+        BenchTarget::Api(args) => crate::bench_api::run(args, workspace),
+    }
 }
 
 /// Runs the same command line again from a release build, because debug timings are
-/// meaningless for the solver.
+/// meaningless for the solver and the load driver.
 fn rerun_in_release(workspace: &Workspace) -> Result<ExitCode> {
     eprintln!("bench: building xtask in release mode and running it again");
     let status = workspace

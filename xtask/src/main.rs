@@ -1,6 +1,7 @@
 //! Developer tasks for the referee workspace, run as `cargo xtask <task>`.
 
 mod bench;
+mod bench_api;
 mod conformance;
 mod database;
 mod demo;
@@ -55,7 +56,8 @@ enum Task {
     /// Regenerate openapi/openapi.json with `referee openapi`.
     Openapi,
 
-    /// Run benchmarks; `cargo xtask bench solver --help` lists the options.
+    /// Run benchmarks; `cargo xtask bench solver --help` and `cargo xtask bench api --help` list
+    /// the options.
     Bench(bench::BenchArgs),
 
     /// Build a call from the ICLR 2018 submissions and run it through the HTTP API.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -86,7 +86,14 @@ impl DatabaseUrl {
     }
 
     /// Opens one connection and prepares it (SQLite pragmas), reporting the driver's own error.
+    /// Every statement the connection runs afterwards emits a [`SQL_LOG_TARGET`] debug event.
     pub fn establish(&self) -> Result<AnyConnection, ConnectionError> {
+        let mut connection = self.establish_plain()?;
+        connection.set_instrumentation(log_statement);
+        Ok(connection)
+    }
+
+    fn establish_plain(&self) -> Result<AnyConnection, ConnectionError> {
         match self.kind {
             BackendKind::Postgres => {
                 PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
@@ -105,6 +112,18 @@ impl DatabaseUrl {
                 Ok(AnyConnection::Sqlite(connection))
             }
         }
+    }
+}
+
+/// Tracing target of the debug event that every SQL statement emits when it starts, with the
+/// statement and its bind values. `REFEREE_LOG=info,referee_store::sql=debug` logs them, which
+/// is how `cargo xtask bench api` counts the statements per request. Diesel sends BEGIN,
+/// COMMIT and the pool's check-out ping (`SELECT 1`) as statements too, so they are logged.
+pub const SQL_LOG_TARGET: &str = "referee_store::sql";
+
+fn log_statement(event: InstrumentationEvent<'_>) {
+    if let InstrumentationEvent::StartQuery { query, .. } = event {
+        tracing::debug!(target: SQL_LOG_TARGET, %query, "statement started");
     }
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX assignment_items_call_status_score_idx;
+DROP INDEX assignment_items_call_score_idx;
