@@ -436,7 +436,7 @@ fn friendly(message: &str) -> String {
         return format!(
             "Expected {} but got {}.",
             expected_words(expected),
-            got_words(got)
+            got_words(got, expected)
         );
     }
     if message.starts_with("invalid length") {
@@ -469,9 +469,28 @@ fn expected_words(expected: &str) -> String {
     }
 }
 
-fn got_words(got: &str) -> String {
+fn got_words(got: &str, expected: &str) -> String {
     if got.starts_with("floating point") || got.starts_with("integer") {
-        return "a number out of range or of the wrong kind".to_owned();
+        // Only a numeric field can reject a number for its range or its kind.
+        let numeric = matches!(
+            expected.trim(),
+            "i8" | "i16"
+                | "i32"
+                | "i64"
+                | "u8"
+                | "u16"
+                | "u32"
+                | "u64"
+                | "usize"
+                | "isize"
+                | "f32"
+                | "f64"
+        );
+        return if numeric {
+            "a number out of range or of the wrong kind".to_owned()
+        } else {
+            "a number".to_owned()
+        };
     }
     match got {
         "sequence" => "a list".to_owned(),
@@ -528,6 +547,26 @@ mod tests {
         assert!(message(r#"{"count": "x"}"#).contains("Expected a whole number but got string"));
         assert!(message(r#"{"count": 1.5}"#).contains("Expected a whole number"));
         assert!(message("[]").contains("JSON object"));
+    }
+
+    #[test]
+    fn number_for_string_field_named_plainly() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Reason {
+            #[expect(dead_code, reason = "only deserialised")]
+            reason: String,
+        }
+        let Err(ApiError::Domain(referee_domain::DomainError::Validation(errors))) =
+            parse_json::<Reason>(br#"{"reason": 5}"#)
+        else {
+            panic!("a number for a string field must be rejected");
+        };
+        let text = format!("{:?}", errors.0);
+        assert!(
+            text.contains("Expected a string but got a number."),
+            "{text}"
+        );
+        assert!(!text.contains("out of range"), "{text}");
         assert!(message("{}").contains("This field is required."));
     }
 
