@@ -1255,24 +1255,18 @@ async fn detect_iclr_sample(app: TestApp) {
 
 /// Proposal UUIDs of the call's items assigned to a reviewer profile.
 async fn assigned_proposals(app: &TestApp, call_uuid: &str, reviewer: &PoolMember) -> Vec<String> {
-    app.get(
-        &app.staff,
-        &format!(
-            "/api/assignment-items/?call_uuid={call_uuid}&reviewer_uuid={}&page_size=300",
-            reviewer.profile_uuid()
-        ),
-    )
-    .await
-    .expect(200)
-    .array()
-    .iter()
-    .map(|item| {
-        item["proposal_uuid"]
-            .as_str()
-            .expect("proposal_uuid")
-            .to_owned()
-    })
-    .collect()
+    item_statuses(app, call_uuid, reviewer)
+        .await
+        .into_keys()
+        .collect()
+}
+
+/// Reads a detection job as staff.
+async fn read_job(app: &TestApp, job_uuid: &str) -> Value {
+    app.get(&app.staff, &format!("{JOBS}{job_uuid}/"))
+        .await
+        .expect(200)
+        .body
 }
 
 async fn generate(app: &TestApp, call_uuid: &str) -> Value {
@@ -1301,11 +1295,7 @@ async fn generate_detects_unevaluated_pairs(app: TestApp) {
         .as_str()
         .unwrap_or_else(|| panic!("no detection job in {outcome}"))
         .to_owned();
-    let job = app
-        .get(&app.staff, &format!("{JOBS}{job_uuid}/"))
-        .await
-        .expect(200)
-        .body;
+    let job = read_job(&app, &job_uuid).await;
     assert_eq!(job["job_type"], "incremental");
     assert_eq!(job["state"], "completed");
     assert_eq!(job["total_pairs"], 4);
@@ -1341,11 +1331,7 @@ async fn generate_detects_unevaluated_pairs(app: TestApp) {
         .as_str()
         .expect("a job")
         .to_owned();
-    let job = app
-        .get(&app.staff, &format!("{JOBS}{later_job}/"))
-        .await
-        .expect(200)
-        .body;
+    let job = read_job(&app, &later_job).await;
     assert_eq!(job["total_pairs"], 2);
     assert_eq!(job["conflicts_found"], 1);
     assert!(

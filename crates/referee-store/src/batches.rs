@@ -1227,6 +1227,8 @@ fn report_quality(
 /// `max_proposals` is the pool entry's `max_assignments` less its open assignments,
 /// `reviewers_needed` is `reviewers_per_proposal`, and `min_proposals` comes from the matching
 /// configuration's `min_proposals_per_reviewer`.
+// NOTE: this rewrites the solver's wording; a solver message that names a limit in other
+// words passes through unchanged.
 fn in_api_terms(text: &str) -> String {
     text.replace(
         "the sum of their max_proposals",

@@ -324,28 +324,13 @@ pub fn evaluate_pair_if_needed(
         CoiJobState::Running,
     )?;
     let job = get_job(connection, uuid)?.job;
-    let mut known = conflict_keys(connection, call_uuid, &BTreeSet::from([reviewer_uuid]))?;
-    let mut created = 0;
-    for finding in &findings {
-        let key = ConflictKey {
-            reviewer_uuid,
-            proposal_uuid,
-            coi_type: finding.coi_type.as_str(),
-            conflicting_user_uuid: finding.conflicting_user_uuid,
-        };
-        if known.insert(key) {
-            save_finding(
-                connection,
-                actor,
-                &job,
-                reviewer_uuid,
-                proposal_uuid,
-                finding,
-            )?;
-            created += 1;
-        }
-    }
-    mark_evaluated(connection, call_uuid, &[(reviewer_uuid, proposal_uuid)])?;
+    let created = record_findings(
+        connection,
+        actor,
+        &job,
+        &[(reviewer_uuid, proposal_uuid)],
+        std::slice::from_ref(&findings),
+    )?;
     let at = DbTime::from(Utc::now());
     diesel::update(coi_detection_jobs::table.find(DbUuid(uuid)))
         .set((
@@ -539,33 +524,7 @@ fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> Sto
 
         write_transaction(connection, |connection| {
             lock_call(connection, job.call_uuid)?;
-            let chunk_reviewers: BTreeSet<Uuid> =
-                chunk_pairs.iter().map(|(reviewer, _)| *reviewer).collect();
-            let mut known = conflict_keys(connection, job.call_uuid, &chunk_reviewers)?;
-            let mut created = 0;
-            for ((reviewer_uuid, proposal_uuid), pair_findings) in chunk_pairs.iter().zip(&findings)
-            {
-                for finding in pair_findings {
-                    let key = ConflictKey {
-                        reviewer_uuid: *reviewer_uuid,
-                        proposal_uuid: *proposal_uuid,
-                        coi_type: finding.coi_type.as_str(),
-                        conflicting_user_uuid: finding.conflicting_user_uuid,
-                    };
-                    if known.insert(key) {
-                        save_finding(
-                            connection,
-                            actor,
-                            job,
-                            *reviewer_uuid,
-                            *proposal_uuid,
-                            finding,
-                        )?;
-                        created += 1;
-                    }
-                }
-            }
-            mark_evaluated(connection, job.call_uuid, &chunk_pairs)?;
+            let created = record_findings(connection, actor, job, &chunk_pairs, &findings)?;
             let processed = i32::try_from(chunk.len()).unwrap_or(i32::MAX);
             diesel::update(coi_detection_jobs::table.find(DbUuid(job.uuid)))
                 .set((
@@ -580,6 +539,43 @@ fn evaluate_job(connection: &mut AnyConnection, actor: &Actor, job: &Job) -> Sto
         })?;
     }
     Ok(())
+}
+
+/// Saves the findings of evaluated pairs that no conflict records yet, and marks the pairs
+/// evaluated. `findings[i]` belongs to `pairs[i]`. Returns how many conflicts it created.
+fn record_findings(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    job: &Job,
+    pairs: &[(Uuid, Uuid)],
+    findings: &[Vec<Finding>],
+) -> StoreResult<i32> {
+    let reviewers: BTreeSet<Uuid> = pairs.iter().map(|(reviewer, _)| *reviewer).collect();
+    let mut known = conflict_keys(connection, job.call_uuid, &reviewers)?;
+    let mut created = 0;
+    for (&(reviewer_uuid, proposal_uuid), pair_findings) in pairs.iter().zip(findings) {
+        for finding in pair_findings {
+            let key = ConflictKey {
+                reviewer_uuid,
+                proposal_uuid,
+                coi_type: finding.coi_type.as_str(),
+                conflicting_user_uuid: finding.conflicting_user_uuid,
+            };
+            if known.insert(key) {
+                save_finding(
+                    connection,
+                    actor,
+                    job,
+                    reviewer_uuid,
+                    proposal_uuid,
+                    finding,
+                )?;
+                created += 1;
+            }
+        }
+    }
+    mark_evaluated(connection, job.call_uuid, pairs)?;
+    Ok(created)
 }
 
 /// Applies `evaluate` to every item on up to `threads` threads and returns the results in the
@@ -616,6 +612,15 @@ pub fn unevaluated_pairs(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
+    unevaluated_pairs_up_to(connection, call_uuid, i64::MAX)
+}
+
+/// Lists at most `limit` of the pairs that [`unevaluated_pairs`] lists, in the same order.
+fn unevaluated_pairs_up_to(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    limit: i64,
+) -> StoreResult<Vec<(Uuid, Uuid)>> {
     let pairs = call_reviewer_pools::table
         .inner_join(proposals::table.on(proposals::call_uuid.eq(call_reviewer_pools::call_uuid)))
         .left_join(
@@ -641,6 +646,7 @@ pub fn unevaluated_pairs(
             call_reviewer_pools::reviewer_uuid.asc(),
             proposals::uuid.asc(),
         ))
+        .limit(limit)
         .load::<(DbUuid, DbUuid)>(connection)?;
     Ok(pairs
         .into_iter()
@@ -656,7 +662,7 @@ pub fn evaluate_missing_pairs(
     actor: &Actor,
     call_uuid: Uuid,
 ) -> StoreResult<Option<JobView>> {
-    if unevaluated_pairs(connection, call_uuid)?.is_empty() {
+    if unevaluated_pairs_up_to(connection, call_uuid, 1)?.is_empty() {
         return Ok(None);
     }
     let job = detect_now(connection, actor, call_uuid, CoiJobType::Incremental)?;

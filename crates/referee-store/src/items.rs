@@ -508,8 +508,8 @@ fn check_workload(
     )
 }
 
-/// The blocking conflicts between the entry's reviewer and a proposal (none without a profile),
-/// after evaluating the pair when conflict detection never did.
+/// Returns the blocking conflicts between the entry's reviewer and a proposal (none without a
+/// profile), after evaluating the pair when conflict detection never did.
 fn conflicts_for(
     connection: &mut AnyConnection,
     actor: &Actor,
