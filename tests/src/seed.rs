@@ -117,23 +117,26 @@ pub fn accept_item(connection: &mut AnyConnection, item_uuid: Uuid) -> StoreResu
         .filter(call_reviewer_pools::uuid.eq(DbUuid(item.pool_entry_uuid)))
         .select(reviewer_profiles::user_uuid)
         .first(connection)?;
-    let review = assignments::create_review(
-        connection,
-        item.proposal_uuid,
-        item.call_uuid,
-        user.0,
-        batch.expires_at,
-        None,
-    )?;
+    let created = assignments::now();
+    let review_end_date =
+        assignments::review_deadline(connection, item.proposal_uuid, batch.expires_at, created)?;
+    let new = assignments::NewReview {
+        proposal_uuid: item.proposal_uuid,
+        call_uuid: item.call_uuid,
+        reviewer_user_uuid: user.0,
+        review_end_date,
+        created,
+    };
+    let review = assignments::create_review(connection, &new, None)?;
     diesel::update(assignment_items::table.find(DbUuid(item_uuid)))
         .set((
             assignment_items::status.eq(ItemStatus::Accepted.as_str()),
-            assignment_items::review_uuid.eq(Some(DbUuid(review.uuid))),
+            assignment_items::review_uuid.eq(Some(DbUuid(review))),
             assignment_items::responded_at.eq(Some(DbTime(assignments::now()))),
         ))
         .execute(connection)?;
     assignments::refresh_batch_status(connection, batch.uuid, None)?;
-    Ok(review.uuid)
+    Ok(review)
 }
 
 /// Sets an item's status without any check, standing in for a reviewer's answer.

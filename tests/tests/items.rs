@@ -34,6 +34,8 @@ on_both_backends!(
     item_auto_reassign_without_candidate,
     item_methods_not_offered,
     item_concurrent_accepts_one_review,
+    item_concurrent_responses_settle_batch,
+    item_responses_settle_in_commit_order,
     item_accept_races_decline_and_reassign,
     item_accept_races_force_unblock,
 );
@@ -2160,6 +2162,97 @@ async fn item_concurrent_accepts_one_review(app: TestApp) {
     let item = item_json(&app, &world.item.item_uuid).await;
     assert_eq!(item["status"], "accepted");
     assert!(item["review_uuid"].is_string());
+}
+
+/// Every reviewer accepts or declines all items of their batch at once. Whichever response
+/// commits last must see the others and mark the batch responded.
+async fn item_concurrent_responses_settle_batch(app: TestApp) {
+    let setup = app.call_setup(4, 3).await;
+    let mut batches = Vec::new();
+    let mut answers = Vec::new();
+    for member in &setup.reviewers {
+        let mut batch_uuid = String::new();
+        for index in 0..setup.proposals.len() {
+            let item = app
+                .draft_item(&setup.call_uuid, member, &setup.proposal_uuid(index))
+                .await;
+            let verb = if index % 2 == 0 { "accept" } else { "decline" };
+            answers.push((member.user.clone(), action_path(&item.item_uuid, verb)));
+            batch_uuid = item.batch_uuid;
+        }
+        app.send_batch_directly(&batch_uuid).await;
+        batches.push(batch_uuid);
+    }
+
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for (reviewer, path) in answers {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.post(&reviewer, &path, json!({})).await.status.as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    for batch_uuid in &batches {
+        assert_eq!(batch_status(&app, batch_uuid).await, "responded");
+    }
+}
+
+/// Two transactions set the two items of a batch, and the second settles the batch before the
+/// first commits. Settling must wait for that commit and then see both responses, or the
+/// batch would stay `sent` with nothing pending.
+async fn item_responses_settle_in_commit_order(app: TestApp) {
+    let setup = app.call_setup(2, 1).await;
+    let member = &setup.reviewers[0];
+    let first = app
+        .draft_item(&setup.call_uuid, member, &setup.proposal_uuid(0))
+        .await;
+    let second = app
+        .draft_item(&setup.call_uuid, member, &setup.proposal_uuid(1))
+        .await;
+    assert_eq!(first.batch_uuid, second.batch_uuid);
+    app.send_batch_directly(&first.batch_uuid).await;
+
+    let parse = |uuid: &str| uuid::Uuid::try_parse(uuid).unwrap();
+    let (first_item, second_item) = (parse(&first.item_uuid), parse(&second.item_uuid));
+    let pool = app.state.pool().clone();
+    tokio::task::spawn_blocking(move || {
+        let mut first_connection = pool.get().unwrap();
+        let mut second_connection = pool.get().unwrap();
+        std::thread::scope(|scope| {
+            let later = referee_store::transaction::write_transaction(
+                &mut first_connection,
+                |connection| {
+                    referee_conformance::seed::set_item_status(
+                        connection,
+                        first_item,
+                        ItemStatus::Accepted,
+                    )?;
+                    let later = scope.spawn(|| {
+                        referee_store::transaction::write_transaction(
+                            &mut second_connection,
+                            |connection| {
+                                referee_conformance::seed::set_item_status(
+                                    connection,
+                                    second_item,
+                                    ItemStatus::Declined,
+                                )
+                            },
+                        )
+                    });
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(later)
+                },
+            )
+            .unwrap();
+            later.join().unwrap().unwrap();
+        });
+    })
+    .await
+    .unwrap();
+    assert_eq!(batch_status(&app, &first.batch_uuid).await, "responded");
 }
 
 async fn item_accept_races_decline_and_reassign(app: TestApp) {

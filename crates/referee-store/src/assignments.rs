@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use referee_domain::Actor;
 use referee_domain::enums::{AssignmentSource, BatchStatus, CoiStatus, ItemStatus, ReviewState};
@@ -434,38 +435,67 @@ pub fn refresh_batch_status(
     batch_uuid: Uuid,
     actor: Option<&Actor>,
 ) -> StoreResult<Option<BatchStatus>> {
-    let Some(batch) = get_batch(connection, batch_uuid)? else {
-        return Ok(None);
-    };
-    let pending = assignment_items::table
-        .filter(assignment_items::batch_uuid.eq(DbUuid(batch_uuid)))
-        .filter(assignment_items::status.eq(ItemStatus::Pending.as_str()))
-        .count()
-        .get_result::<i64>(connection)?;
+    match get_batch(connection, batch_uuid)? {
+        Some(batch) => settle_batch_status(connection, &batch, actor),
+        None => Ok(None),
+    }
+}
 
+/// [`refresh_batch_status`] for a batch already read in the same transaction: a lock on the
+/// batch row, one conditional update, and an audit row when the status changed.
+pub fn settle_batch_status(
+    connection: &mut AnyConnection,
+    batch: &Batch,
+    actor: Option<&Actor>,
+) -> StoreResult<Option<BatchStatus>> {
+    // Two responses to the last two pending items of a batch must not both see the other
+    // item still pending. Updating the row makes the second wait for the first to commit, so
+    // its next statement reads the first one's response (PostgreSQL's read committed takes a
+    // new snapshot per statement). SQLite runs one write transaction at a time anyway.
+    diesel::update(
+        assignment_batches::table.filter(assignment_batches::uuid.eq(DbUuid(batch.uuid))),
+    )
+    .set(assignment_batches::modified.eq(assignment_batches::modified))
+    .execute(connection)?;
+    let pending = assignment_items::table
+        .filter(assignment_items::batch_uuid.eq(DbUuid(batch.uuid)))
+        .filter(assignment_items::status.eq(ItemStatus::Pending.as_str()));
+    let this_batch = assignment_batches::table
+        .filter(assignment_batches::uuid.eq(DbUuid(batch.uuid)))
+        .filter(assignment_batches::status.eq(batch.status.as_str()));
     let at = now();
-    let (new_status, responded_at) = match (batch.status, pending) {
-        (BatchStatus::Sent, 0) => (BatchStatus::Responded, Some(DbTime(at))),
-        (BatchStatus::Responded, count) if count > 0 => (BatchStatus::Sent, None),
+    let (new_status, changed) = match batch.status {
+        BatchStatus::Sent => {
+            let changed = diesel::update(this_batch.filter(not(exists(pending))))
+                .set((
+                    assignment_batches::status.eq(BatchStatus::Responded.as_str()),
+                    assignment_batches::responded_at.eq(Some(DbTime(at))),
+                    assignment_batches::modified.eq(DbTime(at)),
+                ))
+                .execute(connection)?;
+            (BatchStatus::Responded, changed)
+        }
+        BatchStatus::Responded => {
+            let changed = diesel::update(this_batch.filter(exists(pending)))
+                .set((
+                    assignment_batches::status.eq(BatchStatus::Sent.as_str()),
+                    assignment_batches::responded_at.eq(None::<DbTime>),
+                    assignment_batches::modified.eq(DbTime(at)),
+                ))
+                .execute(connection)?;
+            (BatchStatus::Sent, changed)
+        }
         _ => return Ok(None),
     };
-    diesel::update(
-        assignment_batches::table
-            .filter(assignment_batches::uuid.eq(DbUuid(batch_uuid)))
-            .filter(assignment_batches::status.eq(batch.status.as_str())),
-    )
-    .set((
-        assignment_batches::status.eq(new_status.as_str()),
-        assignment_batches::responded_at.eq(responded_at),
-        assignment_batches::modified.eq(DbTime(at)),
-    ))
-    .execute(connection)?;
+    if changed == 0 {
+        return Ok(None);
+    }
     audit::record(
         connection,
         AuditEntry {
             call_uuid: Some(batch.call_uuid),
             object_type: "batch",
-            object_uuid: batch_uuid,
+            object_uuid: batch.uuid,
             action: if new_status == BatchStatus::Responded {
                 "batch.responded"
             } else {
@@ -494,47 +524,62 @@ pub fn review_deadline(
         .filter(proposals::uuid.eq(DbUuid(proposal_uuid)))
         .select(rounds::review_duration_in_days)
         .first(connection)?;
-    Ok(duration.map(|days| {
+    Ok(deadline_after(duration, batch_expires_at, created))
+}
+
+/// [`review_deadline`] from the round's review duration in days, already read.
+pub fn deadline_after(
+    review_duration_in_days: Option<i32>,
+    batch_expires_at: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    review_duration_in_days.map(|days| {
         let own = created + Duration::days(i64::from(days));
         match batch_expires_at {
             Some(batch_deadline) if batch_deadline > own => batch_deadline,
             _ => own,
         }
-    }))
+    })
 }
 
-/// Creates the review of an accepted item (state `in_review`, every score and comment empty).
+/// A review to create for an accepted item.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    pub proposal_uuid: Uuid,
+    pub call_uuid: Uuid,
+    pub reviewer_user_uuid: Uuid,
+    pub review_end_date: Option<DateTime<Utc>>,
+    pub created: DateTime<Utc>,
+}
+
+/// Creates the review of an accepted item (state `in_review`, every score and comment empty)
+/// and records it in the audit log. Returns its UUID.
 pub fn create_review(
     connection: &mut AnyConnection,
-    proposal_uuid: Uuid,
-    call_uuid: Uuid,
-    reviewer_user_uuid: Uuid,
-    batch_expires_at: Option<DateTime<Utc>>,
+    new: &NewReview,
     actor: Option<&Actor>,
-) -> StoreResult<Review> {
+) -> StoreResult<Uuid> {
     let uuid = Uuid::now_v7();
-    let at = now();
-    let deadline = review_deadline(connection, proposal_uuid, batch_expires_at, at)?;
     diesel::insert_into(proposal_reviews::table)
         .values((
             proposal_reviews::uuid.eq(DbUuid(uuid)),
-            proposal_reviews::proposal_uuid.eq(DbUuid(proposal_uuid)),
-            proposal_reviews::call_uuid.eq(DbUuid(call_uuid)),
-            proposal_reviews::reviewer_user_uuid.eq(DbUuid(reviewer_user_uuid)),
+            proposal_reviews::proposal_uuid.eq(DbUuid(new.proposal_uuid)),
+            proposal_reviews::call_uuid.eq(DbUuid(new.call_uuid)),
+            proposal_reviews::reviewer_user_uuid.eq(DbUuid(new.reviewer_user_uuid)),
             proposal_reviews::state.eq(ReviewState::InReview.as_str()),
             proposal_reviews::summary_score.eq(0),
             proposal_reviews::summary_public_comment.eq(""),
             proposal_reviews::summary_private_comment.eq(""),
             proposal_reviews::coi_confirmed.eq(false),
-            proposal_reviews::review_end_date.eq(deadline.map(DbTime)),
-            proposal_reviews::created.eq(DbTime(at)),
-            proposal_reviews::modified.eq(DbTime(at)),
+            proposal_reviews::review_end_date.eq(new.review_end_date.map(DbTime)),
+            proposal_reviews::created.eq(DbTime(new.created)),
+            proposal_reviews::modified.eq(DbTime(new.created)),
         ))
         .execute(connection)?;
     audit::record(
         connection,
         AuditEntry {
-            call_uuid: Some(call_uuid),
+            call_uuid: Some(new.call_uuid),
             object_type: "review",
             object_uuid: uuid,
             action: "review.created",
@@ -542,11 +587,11 @@ pub fn create_review(
             reason: "",
             before: None,
             after: Some(
-                json!({"state": "in_review", "proposal_uuid": proposal_uuid.simple().to_string()}),
+                json!({"state": "in_review", "proposal_uuid": new.proposal_uuid.simple().to_string()}),
             ),
         },
     )?;
-    Ok(get_review(connection, uuid)?.expect("the review was just inserted"))
+    Ok(uuid)
 }
 
 /// Sends a draft batch to its reviewer: status `sent`, `sent_at` now, the deadline after the

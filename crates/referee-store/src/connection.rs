@@ -1,6 +1,7 @@
 //! The connection enum over both backends and the r2d2 pool that hands it out.
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
@@ -160,8 +161,36 @@ pub fn ping(connection: &mut AnyConnection) -> crate::error::StoreResult<()> {
     Ok(())
 }
 
+/// How long after a connection went back to the pool it is handed out again without the
+/// `SELECT 1` check. A connection in steady use is checked by its last statement. One that
+/// sat idle longer may have been cut by a database restart or a network failure, so it is
+/// checked first. A connection that fails within the window reports `ClosedConnection`,
+/// which answers that request with a 503, and the pool then drops it as broken.
+pub const CHECK_BYPASS_WINDOW: Duration = Duration::from_millis(500);
+
+/// A connection owned by the pool, with the time it last went back to the pool.
+pub struct PooledAny {
+    connection: AnyConnection,
+    released_at: Instant,
+}
+
+impl Deref for PooledAny {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.connection
+    }
+}
+
+impl DerefMut for PooledAny {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.connection
+    }
+}
+
 /// The r2d2 manager: opens connections through [`DatabaseUrl::establish`], so a refused
-/// connection reports the driver's message instead of a generic one.
+/// connection reports the driver's message instead of a generic one, and checks a connection
+/// on check-out only when it sat idle longer than [`CHECK_BYPASS_WINDOW`].
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
@@ -174,21 +203,30 @@ impl ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
+    type Connection = PooledAny;
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        self.url.establish()
+        Ok(PooledAny {
+            connection: self.url.establish()?,
+            released_at: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, connection: &mut Self::Connection) -> Result<(), Self::Error> {
-        connection
+    fn is_valid(&self, pooled: &mut Self::Connection) -> Result<(), Self::Error> {
+        if pooled.released_at.elapsed() < CHECK_BYPASS_WINDOW {
+            return Ok(());
+        }
+        pooled
+            .connection
             .ping()
             .map_err(|error| ConnectionError::BadConnection(error.to_string()))
     }
 
-    fn has_broken(&self, connection: &mut Self::Connection) -> bool {
-        connection.is_broken()
+    /// r2d2 calls this whenever a connection goes back to the pool.
+    fn has_broken(&self, pooled: &mut Self::Connection) -> bool {
+        pooled.released_at = Instant::now();
+        pooled.connection.is_broken()
     }
 }
 

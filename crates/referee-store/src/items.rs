@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::dsl::not;
 use diesel::prelude::*;
-use referee_domain::enums::{AssignmentSource, BatchStatus, InvitationStatus, ItemStatus};
+use referee_domain::enums::{
+    AssignmentSource, BatchStatus, CoiStatus, InvitationStatus, ItemStatus,
+};
 use referee_domain::{Actor, DomainError};
 use serde_json::json;
 use uuid::Uuid;
@@ -26,7 +28,7 @@ use crate::pool::{self, PoolEntry, PoolEntryView};
 use crate::schema::{
     assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
     calls as calls_table, coi_evaluated_pairs, conflicts_of_interest, proposals, reviewer_profiles,
-    reviewer_proposal_affinities, users,
+    reviewer_proposal_affinities, rounds, users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::transaction::write_transaction;
@@ -337,11 +339,6 @@ fn get_entry(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<PoolEntr
         .first::<PoolEntry>(connection)
         .optional()?
         .ok_or_else(|| DomainError::not_found("pool entry").into())
-}
-
-fn existing_batch(connection: &mut AnyConnection, uuid: Uuid) -> StoreResult<Batch> {
-    assignments::get_batch(connection, uuid)?
-        .ok_or_else(|| DomainError::not_found("assignment batch").into())
 }
 
 fn uuid_text(uuid: Uuid) -> String {
@@ -673,21 +670,64 @@ fn reviewer_user(connection: &mut AnyConnection, entry: &PoolEntry) -> StoreResu
     Ok(user.map(|user| user.0))
 }
 
-/// Loads what accept and decline check: the visible item, its batch and pool entry. Only the
-/// reviewer the item was offered to may answer it; managers act through reassign and
-/// force-unblock.
+/// The rows that accept and decline check, read in one query: the item, its batch and pool entry,
+/// the user behind the entry's reviewer profile, and the review duration of the proposal's
+/// round.
+struct Answer {
+    item: Item,
+    batch: Batch,
+    entry: PoolEntry,
+    reviewer_user: Option<Uuid>,
+    review_duration_in_days: Option<i32>,
+}
+
+/// Loads the rows that accept and decline check. Only the reviewer the item was offered to
+/// may accept or decline it. Managers act through reassign and force-unblock. An item the actor cannot see is not
+/// found, as in [`find_visible_item`].
 fn answerable(
     connection: &mut AnyConnection,
     actor: &Actor,
     uuid: Uuid,
     verb: &str,
-) -> StoreResult<(Item, Batch, PoolEntry)> {
-    let item = find_visible_item(connection, actor, uuid)?;
-    let batch = existing_batch(connection, item.batch_uuid)?;
-    let entry = get_entry(connection, item.pool_entry_uuid)?;
-    let is_reviewer = reviewer_user(connection, &entry)? == Some(actor.user_uuid)
-        || entry.invited_user_uuid == Some(actor.user_uuid);
-    if !is_reviewer {
+) -> StoreResult<Answer> {
+    type Row = (Item, Batch, PoolEntry, Option<DbUuid>, DbUuid, Option<i32>);
+    let row: Option<Row> = assignment_items::table
+        .inner_join(assignment_batches::table)
+        .inner_join(
+            call_reviewer_pools::table
+                .on(call_reviewer_pools::uuid.eq(assignment_items::pool_entry_uuid)),
+        )
+        .left_join(
+            reviewer_profiles::table.on(reviewer_profiles::uuid
+                .nullable()
+                .eq(call_reviewer_pools::reviewer_uuid)),
+        )
+        .inner_join(calls_table::table.on(calls_table::uuid.eq(assignment_items::call_uuid)))
+        .inner_join(proposals::table.inner_join(rounds::table))
+        .filter(assignment_items::uuid.eq(DbUuid(uuid)))
+        .select((
+            assignment_items::all_columns,
+            assignment_batches::all_columns,
+            call_reviewer_pools::all_columns,
+            reviewer_profiles::user_uuid.nullable(),
+            calls_table::customer_uuid,
+            rounds::review_duration_in_days,
+        ))
+        .first(connection)
+        .optional()?;
+    let Some((item, batch, entry, reviewer_user, customer_uuid, review_duration_in_days)) = row
+    else {
+        return Err(DomainError::not_found("assignment item").into());
+    };
+    let reviewer_user = reviewer_user.map(|user| user.0);
+    let own = reviewer_user == Some(actor.user_uuid);
+    let visible = actor.reads_everything()
+        || actor.manages_call(item.call_uuid, customer_uuid.0)
+        || (own && BatchStatus::SHOWN_TO_REVIEWER.contains(&batch.status));
+    if !visible {
+        return Err(DomainError::not_found("assignment item").into());
+    }
+    if !own && entry.invited_user_uuid != Some(actor.user_uuid) {
         return Err(DomainError::permission_denied(format!(
             "Only the reviewer this assignment was offered to can {verb} it. Managers change an assignment \
              with reassign (declined or expired items) or force-unblock (COI-blocked items)."
@@ -713,7 +753,13 @@ fn answerable(
     if item.status != ItemStatus::Pending {
         return Err(not_pending(verb, item.status));
     }
-    Ok((item, batch, entry))
+    Ok(Answer {
+        item,
+        batch,
+        entry,
+        reviewer_user,
+        review_duration_in_days,
+    })
 }
 
 fn not_pending(verb: &str, status: ItemStatus) -> crate::error::StoreError {
@@ -731,7 +777,8 @@ fn not_pending(verb: &str, status: ItemStatus) -> crate::error::StoreError {
 /// accepted and settles the batch status. Returns the review's UUID.
 pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) -> StoreResult<Uuid> {
     write_transaction(connection, |connection| {
-        let (item, batch, entry) = answerable(connection, actor, uuid, "accept")?;
+        let answer = answerable(connection, actor, uuid, "accept")?;
+        let item = &answer.item;
         if item.has_coi {
             return Err(DomainError::invalid_state(
                 "unresolved_coi",
@@ -739,18 +786,35 @@ pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) ->
             )
             .into());
         }
-        let Some(reviewer_user_uuid) = reviewer_user(connection, &entry)? else {
+        let Some(reviewer_user_uuid) = answer.reviewer_user else {
             return Err(DomainError::invalid_state(
                 "reviewer_profile_missing",
                 format!(
                     "Reviewer profile not found: pool entry {} has no reviewer profile. Publish a profile and accept the pool invitation first.",
-                    uuid_text(entry.uuid)
+                    uuid_text(answer.entry.uuid)
                 ),
             )
             .into());
         };
 
+        // The review comes first so that the item can point to it in the same update that
+        // claims it. A lost race rolls both back.
         let at = now();
+        let review_uuid = assignments::create_review(
+            connection,
+            &assignments::NewReview {
+                proposal_uuid: item.proposal_uuid,
+                call_uuid: item.call_uuid,
+                reviewer_user_uuid,
+                review_end_date: assignments::deadline_after(
+                    answer.review_duration_in_days,
+                    answer.batch.expires_at,
+                    at,
+                ),
+                created: at,
+            },
+            Some(actor),
+        )?;
         let claimed = diesel::update(
             assignment_items::table
                 .filter(assignment_items::uuid.eq(DbUuid(uuid)))
@@ -760,6 +824,7 @@ pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) ->
         .set((
             assignment_items::status.eq(ItemStatus::Accepted.as_str()),
             assignment_items::responded_at.eq(Some(DbTime(at))),
+            assignment_items::review_uuid.eq(Some(DbUuid(review_uuid))),
             assignment_items::modified.eq(DbTime(at)),
         ))
         .execute(connection)?;
@@ -767,28 +832,17 @@ pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) ->
             return Err(not_pending("accept", ItemStatus::Accepted));
         }
 
-        let review = assignments::create_review(
-            connection,
-            item.proposal_uuid,
-            item.call_uuid,
-            reviewer_user_uuid,
-            batch.expires_at,
-            Some(actor),
-        )?;
-        diesel::update(assignment_items::table.find(DbUuid(uuid)))
-            .set(assignment_items::review_uuid.eq(Some(DbUuid(review.uuid))))
-            .execute(connection)?;
         record_item_change(
             connection,
-            &item,
+            item,
             "item.accepted",
             Some(actor),
             "",
-            json!({"status": "accepted", "review_uuid": uuid_text(review.uuid)}),
+            json!({"status": "accepted", "review_uuid": uuid_text(review_uuid)}),
         )?;
-        assignments::refresh_batch_status(connection, item.batch_uuid, Some(actor))?;
-        tracing::info!(item.uuid = %uuid.simple(), review.uuid = %review.uuid.simple(), "assignment accepted");
-        Ok(review.uuid)
+        assignments::settle_batch_status(connection, &answer.batch, Some(actor))?;
+        tracing::info!(item.uuid = %uuid.simple(), review.uuid = %review_uuid.simple(), "assignment accepted");
+        Ok(review_uuid)
     })
 }
 
@@ -809,7 +863,7 @@ pub fn decline_item(
     reason: &str,
 ) -> StoreResult<Declined> {
     write_transaction(connection, |connection| {
-        let (item, _batch, _entry) = answerable(connection, actor, uuid, "decline")?;
+        let Answer { item, batch, .. } = answerable(connection, actor, uuid, "decline")?;
         let at = now();
         let claimed = diesel::update(
             assignment_items::table
@@ -834,10 +888,15 @@ pub fn decline_item(
             reason,
             json!({"status": "declined"}),
         )?;
-        assignments::refresh_batch_status(connection, item.batch_uuid, Some(actor))?;
+        assignments::settle_batch_status(connection, &batch, Some(actor))?;
 
-        let declined = assignments::get_item(connection, uuid)?
-            .ok_or_else(|| DomainError::not_found("assignment item"))?;
+        let declined = Item {
+            status: ItemStatus::Declined,
+            responded_at: Some(at),
+            decline_reason: reason.to_owned(),
+            modified: at,
+            ..item
+        };
         let reassigned_to = auto_reassign(connection, actor, &declined)?;
         Ok(Declined { reassigned_to })
     })
@@ -868,14 +927,14 @@ fn auto_reassign(
     if skip_reason.is_none() {
         for ranked in rank_candidates(connection, item)? {
             if !ranked.has_capacity {
-                continue;
+                break;
             }
             // A candidate whose pair was never evaluated may turn out to conflict.
-            let entry = &ranked.entry.entry;
-            if !conflicts_for(connection, actor, entry, item.proposal_uuid)?.is_empty() {
+            let entry = get_entry(connection, ranked.entry_uuid)?;
+            if !conflicts_for(connection, actor, &entry, item.proposal_uuid)?.is_empty() {
                 continue;
             }
-            candidate = Some(ranked);
+            candidate = Some(entry);
             break;
         }
     }
@@ -902,7 +961,7 @@ fn auto_reassign(
         return Ok(None);
     };
 
-    let entry = candidate.entry.entry;
+    let entry = candidate;
     let reason = format!(
         "Reassigned automatically after the decline (auto_reassign_on_decline), to the top-ranked reviewer with capacity: pool entry {}.",
         uuid_text(entry.uuid)
@@ -1044,61 +1103,73 @@ pub struct Suggestion {
     pub coi_status: String,
 }
 
+/// A reviewer who could take over an item, before the pool entry's representation is read.
+#[derive(Debug, Clone)]
+struct Candidate {
+    entry_uuid: Uuid,
+    reviewer_uuid: Uuid,
+    affinity_score: Option<f64>,
+    current_assignments: i64,
+    has_capacity: bool,
+}
+
 /// Ranks the reviewers who could take over an item's proposal: accepted pool entries of the
 /// call with a reviewer profile, without any item for the proposal and without a blocking
 /// conflict on it. Entries with capacity come first; within each group, higher affinity
 /// (missing counts as 0), then fewer open assignments, then pool order (newest invitation
-/// first).
-fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<Vec<Suggestion>> {
+/// first). Reads a few columns per entry and a fixed number of queries, whatever the size of
+/// the pool.
+fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<Vec<Candidate>> {
     let offered = assignment_items::table
         .filter(assignment_items::proposal_uuid.eq(DbUuid(item.proposal_uuid)))
         .select(assignment_items::pool_entry_uuid);
-    let entries: Vec<PoolEntry> = call_reviewer_pools::table
+    debug_assert!(CoiStatus::Pending.is_blocking() && CoiStatus::Recused.is_blocking());
+    let blocked = conflicts_of_interest::table
+        .filter(conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
+        .filter(
+            conflicts_of_interest::proposal_uuid
+                .eq(DbUuid(item.proposal_uuid))
+                .or(conflicts_of_interest::proposal_uuid.is_null()),
+        )
+        .filter(
+            conflicts_of_interest::status
+                .eq_any([CoiStatus::Pending.as_str(), CoiStatus::Recused.as_str()]),
+        )
+        .select(conflicts_of_interest::reviewer_uuid.nullable());
+    let entries: Vec<(DbUuid, DbUuid, i32)> = call_reviewer_pools::table
         .filter(call_reviewer_pools::call_uuid.eq(DbUuid(item.call_uuid)))
         .filter(call_reviewer_pools::invitation_status.eq(InvitationStatus::Accepted.as_str()))
         .filter(call_reviewer_pools::reviewer_uuid.is_not_null())
         .filter(not(call_reviewer_pools::uuid.eq_any(offered)))
+        .filter(not(call_reviewer_pools::reviewer_uuid.eq_any(blocked)))
         .order((
             call_reviewer_pools::invited_at.desc(),
             call_reviewer_pools::uuid.asc(),
         ))
+        .select((
+            call_reviewer_pools::uuid,
+            call_reviewer_pools::reviewer_uuid.assume_not_null(),
+            call_reviewer_pools::max_assignments,
+        ))
         .load(connection)?;
 
-    let blocked = assignments::blocked_pairs(connection, item.call_uuid)?;
-    let entries: Vec<PoolEntry> = entries
-        .into_iter()
-        .filter(|entry| {
-            entry
-                .reviewer_uuid
-                .is_some_and(|reviewer| !blocked.blocks(reviewer, item.proposal_uuid))
-        })
-        .collect();
     let affinities = cached_affinities(connection, item.call_uuid, item.proposal_uuid)?;
-    let profiles: Vec<Uuid> = entries
-        .iter()
-        .filter_map(|entry| entry.reviewer_uuid)
-        .collect();
-    let coi_states = candidate_coi_states(connection, item, &profiles)?;
-
-    let mut candidates: Vec<Suggestion> = pool::views(connection, entries)?
+    let entry_uuids: Vec<Uuid> = entries.iter().map(|(entry, _, _)| entry.0).collect();
+    let open = assignments::open_assignments(connection, &entry_uuids)?;
+    let mut candidates: Vec<Candidate> = entries
         .into_iter()
-        .map(|view| {
-            let reviewer = view.entry.reviewer_uuid;
-            Suggestion {
-                affinity_score: reviewer.and_then(|reviewer| affinities.get(&reviewer).copied()),
-                has_capacity: view.current_assignments < i64::from(view.entry.max_assignments),
-                rank: 0,
-                coi_status: reviewer
-                    .and_then(|reviewer| coi_states.get(&reviewer).cloned())
-                    .unwrap_or_else(|| "unknown".to_owned()),
-                entry: view,
+        .map(|(entry, reviewer, max_assignments)| {
+            let current_assignments = open.get(&entry.0).copied().unwrap_or(0);
+            Candidate {
+                entry_uuid: entry.0,
+                reviewer_uuid: reviewer.0,
+                affinity_score: affinities.get(&reviewer.0).copied(),
+                current_assignments,
+                has_capacity: current_assignments < i64::from(max_assignments),
             }
         })
         .collect();
     candidates.sort_by(compare_candidates);
-    for (index, candidate) in candidates.iter_mut().enumerate() {
-        candidate.rank = index + 1;
-    }
     Ok(candidates)
 }
 
@@ -1141,7 +1212,7 @@ fn candidate_coi_states(
 }
 
 /// Orders candidates best first; equal candidates keep their pool order (the sort is stable).
-fn compare_candidates(left: &Suggestion, right: &Suggestion) -> Ordering {
+fn compare_candidates(left: &Candidate, right: &Candidate) -> Ordering {
     right
         .has_capacity
         .cmp(&left.has_capacity)
@@ -1150,14 +1221,11 @@ fn compare_candidates(left: &Suggestion, right: &Suggestion) -> Ordering {
             let right_score = right.affinity_score.unwrap_or(0.0);
             right_score.total_cmp(&left_score)
         })
-        .then_with(|| {
-            left.entry
-                .current_assignments
-                .cmp(&right.entry.current_assignments)
-        })
+        .then_with(|| left.current_assignments.cmp(&right.current_assignments))
 }
 
 /// Suggests up to `limit` reviewers for a declined item, best first (see [`rank_candidates`]).
+/// Only the suggested entries' representations and conflict states are read.
 pub fn suggest_alternatives(
     connection: &mut AnyConnection,
     actor: &Actor,
@@ -1177,7 +1245,47 @@ pub fn suggest_alternatives(
     }
     let mut candidates = rank_candidates(connection, &item)?;
     candidates.truncate(limit);
-    Ok(candidates)
+
+    let keys: Vec<DbUuid> = candidates
+        .iter()
+        .map(|candidate| DbUuid(candidate.entry_uuid))
+        .collect();
+    let mut entries: HashMap<Uuid, PoolEntry> = call_reviewer_pools::table
+        .filter(call_reviewer_pools::uuid.eq_any(&keys))
+        .load::<PoolEntry>(connection)?
+        .into_iter()
+        .map(|entry| (entry.uuid, entry))
+        .collect();
+    let ordered: Vec<PoolEntry> = candidates
+        .iter()
+        .filter_map(|candidate| entries.remove(&candidate.entry_uuid))
+        .collect();
+    let profiles: Vec<Uuid> = candidates
+        .iter()
+        .map(|candidate| candidate.reviewer_uuid)
+        .collect();
+    let coi_states = candidate_coi_states(connection, &item, &profiles)?;
+    let mut views: HashMap<Uuid, PoolEntryView> = pool::views(connection, ordered)?
+        .into_iter()
+        .map(|view| (view.entry.uuid, view))
+        .collect();
+    Ok(candidates
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, candidate)| {
+            let view = views.remove(&candidate.entry_uuid)?;
+            Some(Suggestion {
+                entry: view,
+                affinity_score: candidate.affinity_score,
+                has_capacity: candidate.has_capacity,
+                rank: index + 1,
+                coi_status: coi_states
+                    .get(&candidate.reviewer_uuid)
+                    .cloned()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            })
+        })
+        .collect())
 }
 
 /// Body of a manager's reassignment.
@@ -1308,10 +1416,7 @@ pub fn force_unblock(
                     .eq(DbUuid(item.proposal_uuid))
                     .or(conflicts_of_interest::proposal_uuid.is_null()),
             )
-            .filter(
-                conflicts_of_interest::status
-                    .eq(referee_domain::enums::CoiStatus::Recused.as_str()),
-            )
+            .filter(conflicts_of_interest::status.eq(CoiStatus::Recused.as_str()))
             .count()
             .get_result::<i64>(connection)?;
         if recused > 0 {

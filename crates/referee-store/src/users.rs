@@ -286,24 +286,37 @@ pub enum TokenRejection {
     Inactive,
 }
 
-/// Resolves a token to the actor it belongs to, with the actor's role grants.
+/// A role grant row: call, organisation and role name.
+type GrantRow = (Option<DbUuid>, Option<DbUuid>, String);
+
+/// Resolves a token to the actor it belongs to, with the actor's role grants, in one query.
 pub fn authenticate(
     connection: &mut AnyConnection,
     token: &str,
 ) -> StoreResult<Result<Actor, TokenRejection>> {
-    let user = api_tokens::table
+    let rows: Vec<(User, Option<GrantRow>)> = api_tokens::table
         .inner_join(users::table)
+        .left_join(role_grants::table.on(role_grants::user_uuid.eq(users::uuid)))
         .filter(api_tokens::digest.eq(token_digest(token)))
-        .select(users::all_columns)
-        .first::<User>(connection)
-        .optional()?;
-    let Some(user) = user else {
+        .select((
+            users::all_columns,
+            (
+                role_grants::call_uuid,
+                role_grants::customer_uuid,
+                role_grants::role,
+            )
+                .nullable(),
+        ))
+        .load(connection)?;
+    let Some((user, _)) = rows.first() else {
         return Ok(Err(TokenRejection::Unknown));
     };
     if !user.is_active {
         return Ok(Err(TokenRejection::Inactive));
     }
-    Ok(Ok(actor_for(connection, user)?))
+    let user = user.clone();
+    let grants = rows.into_iter().filter_map(|(_, grant)| grant);
+    Ok(Ok(actor_with_grants(user, grants)))
 }
 
 /// Builds the actor of a user with the role grants it holds.
@@ -315,7 +328,14 @@ pub fn actor_for(connection: &mut AnyConnection, user: User) -> StoreResult<Acto
             role_grants::customer_uuid,
             role_grants::role,
         ))
-        .load::<(Option<DbUuid>, Option<DbUuid>, String)>(connection)?
+        .load::<GrantRow>(connection)?;
+    Ok(actor_with_grants(user, grants))
+}
+
+/// Builds the actor of a user from its grant rows, skipping rows with an unknown role or no
+/// scope.
+fn actor_with_grants(user: User, rows: impl IntoIterator<Item = GrantRow>) -> Actor {
+    let grants = rows
         .into_iter()
         .filter_map(
             |(call_uuid, customer_uuid, role)| match (call_uuid, customer_uuid) {
@@ -335,8 +355,7 @@ pub fn actor_for(connection: &mut AnyConnection, user: User) -> StoreResult<Acto
             },
         )
         .collect();
-
-    Ok(Actor {
+    Actor {
         user_uuid: user.uuid,
         username: user.username,
         email: user.email,
@@ -344,7 +363,7 @@ pub fn actor_for(connection: &mut AnyConnection, user: User) -> StoreResult<Acto
         is_staff: user.is_staff,
         is_support: user.is_support,
         grants,
-    })
+    }
 }
 
 /// Grants a role on a call or an organisation; granting a role the user already holds is a no-op.
