@@ -3,6 +3,7 @@
 //! of each request, runs the equivalent SQL with pgbench, and writes the "API" section of
 //! docs/benchmarks.md.
 
+mod cpu;
 mod data;
 mod database;
 mod load;
@@ -19,6 +20,7 @@ use clap::Args;
 use reqwest::Method;
 use uuid::Uuid;
 
+use self::cpu::{CpuPerRequest, CpuSnapshot};
 use self::data::{Dialect, Sizes};
 use self::database::BenchDatabase;
 use self::load::{LoadResult, Request};
@@ -116,7 +118,11 @@ pub struct WorkloadOutcome {
     pub server_peak_kib: u64,
     /// Largest sampled VmRSS during the workload, in KiB.
     pub server_sampled_kib: u64,
+    /// CPU time per request of the server, PostgreSQL and the load driver.
+    pub cpu: CpuPerRequest,
     pub pgbench: Option<PgbenchResult>,
+    /// CPU time per transaction of PostgreSQL and pgbench during the pgbench run.
+    pub pgbench_cpu: Option<CpuPerRequest>,
 }
 
 /// Everything measured on one backend.
@@ -296,7 +302,10 @@ fn run_backend(
     for workload in WORKLOADS {
         let requests = requests_for(workload.name, &loaded, sizes);
         let sampler = server.sample_rss();
+        let cpu_before = CpuSnapshot::take(Some(server.pid()))?;
         let result = load::run(&server.base_url, requests, workload.clients)?;
+        let cpu =
+            CpuSnapshot::take(Some(server.pid()))?.per_request_since(&cpu_before, result.requests);
         let sampled = sampler.finish();
         let peak = server.peak_kib()?;
         println!(
@@ -322,7 +331,9 @@ fn run_backend(
                 .map(|(_, count)| *count),
             server_peak_kib: peak,
             server_sampled_kib: sampled,
+            cpu,
             pgbench: None,
+            pgbench_cpu: None,
         });
     }
     server.stop()?;
@@ -674,6 +685,7 @@ fn run_pgbench(
         let Some(script) = pgbench::script(workload.name, &context) else {
             continue;
         };
+        let cpu_before = CpuSnapshot::take(None)?;
         let result = pgbench::run(
             database.url(),
             &script,
@@ -686,6 +698,8 @@ fn run_pgbench(
             "  pgbench {}: {} transactions, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
             workload.name, result.transactions, result.throughput, result.p50_ms, result.p99_ms
         );
+        workload.pgbench_cpu =
+            Some(CpuSnapshot::take(None)?.per_request_since(&cpu_before, result.transactions));
         workload.pgbench = Some(result);
     }
     Ok(())

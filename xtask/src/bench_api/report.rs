@@ -176,6 +176,7 @@ fn render_backend(text: &mut String, outcome: &BackendOutcome) {
         render_row(text, workload, has_pgbench);
     }
     text.push('\n');
+    render_cpu(text, outcome, has_pgbench);
     for workload in &outcome.workloads {
         if let Some(failure) = &workload.load.first_failure {
             let _ = writeln!(
@@ -238,6 +239,51 @@ fn render_row(text: &mut String, workload: &WorkloadOutcome, has_pgbench: bool) 
             }
             None => text.push_str(" – | – | – | – | – |"),
         }
+    }
+    text.push('\n');
+}
+
+/// CPU time per request of each process, which shows what bounds the throughput on a machine
+/// whose two cores run the server, PostgreSQL and the load driver at once.
+fn render_cpu(text: &mut String, outcome: &BackendOutcome, has_pgbench: bool) {
+    let postgres = outcome.backend == "postgres";
+    text.push_str("CPU time per request in ms (from /proc):\n\n| workload | server |");
+    if postgres {
+        text.push_str(" PostgreSQL |");
+    }
+    text.push_str(" load driver |");
+    if has_pgbench {
+        text.push_str(" pgbench: PostgreSQL | pgbench: client |");
+    }
+    text.push_str("\n|---|---|");
+    if postgres {
+        text.push_str("---|");
+    }
+    text.push_str("---|");
+    if has_pgbench {
+        text.push_str("---|---|");
+    }
+    text.push('\n');
+    for workload in &outcome.workloads {
+        let cpu = &workload.cpu;
+        let _ = write!(text, "| {} | {:.2} |", workload.name, cpu.server_ms);
+        if postgres {
+            let _ = write!(text, " {:.2} |", cpu.postgres_ms);
+        }
+        let _ = write!(text, " {:.2} |", cpu.driver_ms);
+        if has_pgbench {
+            match &workload.pgbench_cpu {
+                Some(pgbench) => {
+                    let _ = write!(
+                        text,
+                        " {:.2} | {:.2} |",
+                        pgbench.postgres_ms, pgbench.driver_ms
+                    );
+                }
+                None => text.push_str(" – | – |"),
+            }
+        }
+        text.push('\n');
     }
     text.push('\n');
 }
