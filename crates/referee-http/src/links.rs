@@ -1,9 +1,11 @@
 //! Absolute hyperlinks and the `Link` / `X-Result-Count` headers of list responses.
 
+use axum::body::{Body, Bytes};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Empty};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -19,6 +21,9 @@ pub struct RequestUrl {
     pub path: String,
     /// Query pairs in request order, percent-decoded.
     pub query: Vec<(String, String)>,
+    /// Whether the request is a HEAD request, whose list reply carries the headers of the GET
+    /// reply and no rows.
+    pub head: bool,
 }
 
 impl RequestUrl {
@@ -96,6 +101,7 @@ impl FromRequestParts<AppState> for RequestUrl {
             origin,
             path: parts.uri.path().to_owned(),
             query,
+            head: parts.method == Method::HEAD,
         })
     }
 }
@@ -151,7 +157,11 @@ impl<T> ListResponse<T> {
 impl<T: Serialize> IntoResponse for ListResponse<T> {
     fn into_response(self) -> Response {
         let link = self.link_header();
-        let mut response = (StatusCode::OK, axum::Json(&self.rows)).into_response();
+        let mut response = if self.url.head {
+            head_response()
+        } else {
+            (StatusCode::OK, axum::Json(&self.rows)).into_response()
+        };
         let headers = response.headers_mut();
         headers.insert("x-result-count", HeaderValue::from(self.total));
         if let Ok(value) = HeaderValue::from_str(&link) {
@@ -159,6 +169,23 @@ impl<T: Serialize> IntoResponse for ListResponse<T> {
         }
         response
     }
+}
+
+/// Builds the reply to a HEAD request on a list without its count and link headers. The
+/// reply has status 200, the JSON content type and no body.
+///
+/// It sends no `Content-Length`, because HTTP allows a HEAD reply to send one only with the
+/// length of the GET reply, which is not known without loading the page. axum sets
+/// `Content-Length` from a body's exact size, and `map_frame` hides the exact size of the
+/// empty body.
+fn head_response() -> Response {
+    let body = Empty::<Bytes>::new().map_frame(|frame| frame);
+    let mut response = Response::new(Body::new(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// A bare JSON array that is not paginated but still reports its length in `X-Result-Count`.
@@ -187,6 +214,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            head: false,
         }
     }
 

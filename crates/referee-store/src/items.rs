@@ -21,14 +21,14 @@ use uuid::Uuid;
 use crate::assignments::{self, Batch, Item, NewItem, now};
 use crate::audit::{self, AuditEntry};
 use crate::calls::{self, Call};
-use crate::connection::{AnyConnection, MultiBackend};
+use crate::connection::{AnyConnection, BackendKind, MultiBackend};
 use crate::error::StoreResult;
 use crate::list::{Page, PageRequest, SortKey};
 use crate::pool::{self, PoolEntry, PoolEntryView};
 use crate::schema::{
-    assignment_batches, assignment_item_conflicts, assignment_items, call_reviewer_pools,
-    calls as calls_table, coi_evaluated_pairs, conflicts_of_interest, proposals, reviewer_profiles,
-    reviewer_proposal_affinities, rounds, users,
+    assignment_batches, assignment_item_conflicts, assignment_item_counts, assignment_items,
+    call_reviewer_pools, calls as calls_table, coi_evaluated_pairs, conflicts_of_interest,
+    proposals, reviewer_profiles, reviewer_proposal_affinities, rounds, users,
 };
 use crate::sql_types::{DbTime, DbUuid};
 use crate::transaction::write_transaction;
@@ -113,8 +113,48 @@ fn visible(actor: &Actor) -> ItemQuery<'static> {
     )
 }
 
-fn filtered<'a>(actor: &Actor, filter: &'a ItemFilter) -> ItemQuery<'a> {
-    let mut query = visible(actor);
+/// The items a list starts from before its filters are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every item. Used when the actor may read all items of the call that the filter names,
+    /// so that the call's filter reads the (call_uuid, status, …) indexes without the
+    /// subqueries of [`visible`].
+    WholeCall,
+    /// The items [`visible`] to the actor.
+    Visible,
+}
+
+/// Chooses [`Scope::WholeCall`] when the filter names a call whose items the actor may all
+/// read. Those actors are staff and support users, the call's managers, and owners and
+/// managers of its organisation. Loads the call's organisation only for an actor who manages
+/// some organisation.
+fn scope(connection: &mut AnyConnection, actor: &Actor, filter: &ItemFilter) -> StoreResult<Scope> {
+    let Some(call_uuid) = filter.call_uuid else {
+        return Ok(Scope::Visible);
+    };
+    if actor.reads_everything() || actor.managed_call_uuids().contains(&call_uuid) {
+        return Ok(Scope::WholeCall);
+    }
+    let managed_customers = actor.managed_customer_uuids();
+    if managed_customers.is_empty() {
+        return Ok(Scope::Visible);
+    }
+    let customer_uuid = calls_table::table
+        .filter(calls_table::uuid.eq(DbUuid(call_uuid)))
+        .select(calls_table::customer_uuid)
+        .first::<DbUuid>(connection)
+        .optional()?;
+    Ok(match customer_uuid {
+        Some(customer_uuid) if managed_customers.contains(&customer_uuid.0) => Scope::WholeCall,
+        _ => Scope::Visible,
+    })
+}
+
+fn filtered<'a>(actor: &Actor, scope: Scope, filter: &'a ItemFilter) -> ItemQuery<'a> {
+    let mut query = match scope {
+        Scope::WholeCall => assignment_items::table.into_boxed(),
+        Scope::Visible => visible(actor),
+    };
     if let Some(batch_uuid) = filter.batch_uuid {
         query = query.filter(assignment_items::batch_uuid.eq(DbUuid(batch_uuid)));
     }
@@ -236,11 +276,10 @@ pub fn list_items(
     order: &[SortKey<ItemOrder>],
     page: PageRequest,
 ) -> StoreResult<Page<ItemView>> {
-    let total = filtered(actor, filter)
-        .count()
-        .get_result::<i64>(connection)?;
+    let scope = scope(connection, actor, filter)?;
+    let total = count_in_scope(connection, actor, scope, filter)?;
 
-    let mut query = filtered(actor, filter);
+    let mut query = filtered(actor, scope, filter);
     if order.is_empty() {
         query = query.then_order_by(assignment_items::created.desc());
     }
@@ -277,6 +316,74 @@ pub fn list_items(
         rows: with_proposals(connection, items)?,
         total,
     })
+}
+
+/// Counts the items visible to the actor that match the filter.
+pub fn count_items(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    filter: &ItemFilter,
+) -> StoreResult<i64> {
+    let scope = scope(connection, actor, filter)?;
+    count_in_scope(connection, actor, scope, filter)
+}
+
+fn count_in_scope(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    scope: Scope,
+    filter: &ItemFilter,
+) -> StoreResult<i64> {
+    // Only SQLite keeps counters per (call, status). On PostgreSQL, concurrent accepts and
+    // declines in one call would all update the same counter rows and wait on each other's
+    // row locks, so there the items are counted. SQLite runs one writer at a time anyway, so
+    // its counters make no writer wait.
+    if connection.kind() == BackendKind::Sqlite
+        && scope == Scope::WholeCall
+        && let Some(call_uuid) = counter_call(filter)
+    {
+        return sum_counters(connection, call_uuid, &filter.statuses);
+    }
+    Ok(filtered(actor, scope, filter)
+        .count()
+        .get_result::<i64>(connection)?)
+}
+
+/// Returns the call whose counters give the total, when the filter names a call and nothing
+/// else besides statuses.
+fn counter_call(filter: &ItemFilter) -> Option<Uuid> {
+    let ItemFilter {
+        batch_uuid: None,
+        call_uuid: Some(call_uuid),
+        proposal_uuid: None,
+        reviewer_uuid: None,
+        statuses: _,
+        has_coi: None,
+        min_affinity_score: None,
+    } = filter
+    else {
+        return None;
+    };
+    Some(*call_uuid)
+}
+
+/// Adds up the SQLite counters of a call for the statuses, or for every status when empty.
+fn sum_counters(
+    connection: &mut AnyConnection,
+    call_uuid: Uuid,
+    statuses: &[ItemStatus],
+) -> StoreResult<i64> {
+    let mut query = assignment_item_counts::table
+        .filter(assignment_item_counts::call_uuid.eq(DbUuid(call_uuid)))
+        .into_boxed();
+    if !statuses.is_empty() {
+        let statuses: Vec<&'static str> = statuses.iter().map(|status| status.as_str()).collect();
+        query = query.filter(assignment_item_counts::status.eq_any(statuses));
+    }
+    let total = query
+        .select(diesel::dsl::sum(assignment_item_counts::item_count))
+        .get_result::<Option<i64>>(connection)?;
+    Ok(total.unwrap_or(0))
 }
 
 /// Finds an item visible to the actor; others are reported as not found.

@@ -404,6 +404,19 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::*;
 
+    /// Items per (call, status), kept by triggers on `assignment_items`. SQLite only:
+    /// PostgreSQL has no such table.
+    assignment_item_counts (call_uuid, status) {
+        call_uuid -> PortableUuid,
+        status -> Text,
+        item_count -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
     assignment_item_conflicts (item_uuid, conflict_uuid) {
         item_uuid -> PortableUuid,
         conflict_uuid -> PortableUuid,
@@ -560,6 +573,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     proposal_reviews,
     assignment_batches,
     assignment_items,
+    assignment_item_counts,
     assignment_item_conflicts,
     reviewer_proposal_affinities,
     audit_events,

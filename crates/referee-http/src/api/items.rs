@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use referee_domain::FieldErrors;
 use referee_domain::enums::ItemStatus;
+use referee_store::SortKey;
 use referee_store::items::{
     self, ItemFilter, ItemOrder, ItemView, NewItemRequest, ReassignRequest, Suggestion,
 };
@@ -15,9 +16,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::common::{check, list_page};
+use crate::api::common::{check, count_page, list_page};
 use crate::error::{ApiError, ApiResult, BadRequestBody, DetailBody};
-use crate::extract::{Auth, JsonBody, Params};
+use crate::extract::{Auth, JsonBody, PageSpec, Params};
 use crate::links::{ListResponse, RequestUrl};
 use crate::state::AppState;
 use crate::wire::{HexUuid, Reference, WireTime, parse_uuid};
@@ -276,20 +277,7 @@ pub async fn list_items(
     params: Params,
     url: RequestUrl,
 ) -> ApiResult<ListResponse<ItemOut>> {
-    let mut errors = FieldErrors::new();
-    let filter = ItemFilter {
-        batch_uuid: params.uuid("batch_uuid", &mut errors),
-        call_uuid: params.uuid("call_uuid", &mut errors),
-        proposal_uuid: params.uuid("proposal_uuid", &mut errors),
-        reviewer_uuid: params.uuid("reviewer_uuid", &mut errors),
-        statuses: params.choices("status", &mut errors),
-        has_coi: has_coi_filter(&params),
-        min_affinity_score: params.number("min_affinity_score", &mut errors),
-    };
-    let order = params.ordering(ORDERING, &mut errors);
-    check(errors)?;
-    let spec = params.page()?;
-
+    let (filter, order, spec) = list_query(&params)?;
     let response = list_page(&state, spec, url, move |connection, page| {
         items::list_items(connection, &actor, &filter, &order, page)
     })
@@ -297,7 +285,28 @@ pub async fn list_items(
     Ok(response.map(ItemOut::new))
 }
 
+/// Parses the filters, ordering and page of an item list, so that GET and HEAD reject the
+/// same queries with the same errors.
+fn list_query(params: &Params) -> ApiResult<(ItemFilter, Vec<SortKey<ItemOrder>>, PageSpec)> {
+    let mut errors = FieldErrors::new();
+    let filter = ItemFilter {
+        batch_uuid: params.uuid("batch_uuid", &mut errors),
+        call_uuid: params.uuid("call_uuid", &mut errors),
+        proposal_uuid: params.uuid("proposal_uuid", &mut errors),
+        reviewer_uuid: params.uuid("reviewer_uuid", &mut errors),
+        statuses: params.choices("status", &mut errors),
+        has_coi: has_coi_filter(params),
+        min_affinity_score: params.number("min_affinity_score", &mut errors),
+    };
+    let order = params.ordering(ORDERING, &mut errors);
+    check(errors)?;
+    let spec = params.page()?;
+    Ok((filter, order, spec))
+}
+
 /// Count assignment items visible to the caller (`X-Result-Count`, no body).
+///
+/// Only the count runs. The ordering and page are validated as for GET, but no page is loaded.
 #[utoipa::path(
     head,
     path = "/api/assignment-items/",
@@ -316,12 +325,16 @@ pub async fn list_items(
         (status = 401, description = "No or invalid credentials"))
 )]
 pub async fn count_items(
-    state: State<AppState>,
-    auth: Auth,
+    State(state): State<AppState>,
+    Auth(actor): Auth,
     params: Params,
     url: RequestUrl,
 ) -> ApiResult<ListResponse<ItemOut>> {
-    list_items(state, auth, params, url).await
+    let (filter, _order, spec) = list_query(&params)?;
+    count_page(&state, spec, url, move |connection| {
+        items::count_items(connection, &actor, &filter)
+    })
+    .await
 }
 
 /// Add one proposal to a draft batch (managers). The item is COI-blocked when the reviewer

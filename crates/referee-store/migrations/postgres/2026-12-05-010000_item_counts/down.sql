@@ -1,0 +1,2 @@
+-- The up migration changes nothing on PostgreSQL.
+SELECT 1;

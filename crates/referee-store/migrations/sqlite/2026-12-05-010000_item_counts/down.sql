@@ -1,0 +1,4 @@
+DROP TRIGGER assignment_item_counts_update;
+DROP TRIGGER assignment_item_counts_delete;
+DROP TRIGGER assignment_item_counts_insert;
+DROP TABLE assignment_item_counts;
