@@ -2556,9 +2556,43 @@ async fn counted_generation(app: &TestApp, call_uuid: &str) -> (usize, usize) {
         .expect("generating assignments")
 }
 
+/// Creates a call with four accepted reviewers and `proposals` submitted proposals whose team
+/// names the first reviewer, so that detection finds one conflict per proposal.
+async fn call_naming_first_reviewer(app: &TestApp, prefix: &str, proposals: usize) -> CallSetup {
+    let mut setup = app.further_call_setup(prefix, 0, 4).await;
+    for index in 0..proposals {
+        let created = app
+            .post(
+                &app.staff,
+                "/api/proposal-proposals/",
+                json!({
+                    "round": setup.round_uuid,
+                    "name": format!("{prefix} proposal {index}"),
+                    "team_members": [{
+                        "full_name": "Named Reviewer",
+                        "email": format!("{prefix}0@example.org"),
+                        "role": "principal_investigator",
+                    }],
+                }),
+            )
+            .await
+            .expect(201);
+        let submitted = app
+            .post(
+                &app.staff,
+                &format!("/api/proposal-proposals/{}/submit/", created.str("uuid")),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        setup.proposals.push(submitted.body);
+    }
+    setup
+}
+
 async fn generate_statements_independent_of_items(app: TestApp) {
-    let small = app.further_call_setup("small", 2, 3).await;
-    let large = app.further_call_setup("large", 6, 3).await;
+    let small = call_naming_first_reviewer(&app, "small", 2).await;
+    let large = call_naming_first_reviewer(&app, "large", 6).await;
 
     let (small_items, small_statements) = counted_generation(&app, &small.call_uuid).await;
     let (large_items, large_statements) = counted_generation(&app, &large.call_uuid).await;
@@ -2567,11 +2601,12 @@ async fn generate_statements_independent_of_items(app: TestApp) {
     assert_eq!(
         large_statements, small_statements,
         "generation sent {small_statements} statements for {small_items} items and \
-         {large_statements} for {large_items}, with the same 3 reviewers"
+         {large_statements} for {large_items}, with the same 4 reviewers"
     );
 
     let events = app.call_audit_events(&large.call_uuid).await;
     let count = |action: &str| events.iter().filter(|event| event.action == action).count();
+    assert_eq!(count("conflict.detected"), 6);
     assert_eq!(count("batch.created"), 3);
     assert_eq!(count("item.created"), 12);
     assert_eq!(count("call.assignments_generated"), 1);
