@@ -612,16 +612,18 @@ pub fn unevaluated_pairs(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
-    unevaluated_pairs_up_to(connection, call_uuid, i64::MAX)
+    load_unevaluated_pairs(connection, call_uuid, false)
 }
 
-/// Lists at most `limit` of the pairs that [`unevaluated_pairs`] lists, in the same order.
-fn unevaluated_pairs_up_to(
+/// Lists the pairs that [`unevaluated_pairs`] lists, or with `first_only` at most one of them
+/// in no particular order. Without DISTINCT and ORDER BY, PostgreSQL can stop at the first
+/// row it finds instead of sorting every pair of the call.
+fn load_unevaluated_pairs(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
-    limit: i64,
+    first_only: bool,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
-    let pairs = call_reviewer_pools::table
+    let query = call_reviewer_pools::table
         .inner_join(proposals::table.on(proposals::call_uuid.eq(call_reviewer_pools::call_uuid)))
         .left_join(
             coi_evaluated_pairs::table.on(coi_evaluated_pairs::call_uuid
@@ -640,14 +642,18 @@ fn unevaluated_pairs_up_to(
         .select((
             call_reviewer_pools::reviewer_uuid.assume_not_null(),
             proposals::uuid,
-        ))
-        .distinct()
-        .order((
-            call_reviewer_pools::reviewer_uuid.asc(),
-            proposals::uuid.asc(),
-        ))
-        .limit(limit)
-        .load::<(DbUuid, DbUuid)>(connection)?;
+        ));
+    let pairs: Vec<(DbUuid, DbUuid)> = if first_only {
+        query.limit(1).load(connection)?
+    } else {
+        query
+            .distinct()
+            .order((
+                call_reviewer_pools::reviewer_uuid.asc(),
+                proposals::uuid.asc(),
+            ))
+            .load(connection)?
+    };
     Ok(pairs
         .into_iter()
         .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
@@ -662,7 +668,7 @@ pub fn evaluate_missing_pairs(
     actor: &Actor,
     call_uuid: Uuid,
 ) -> StoreResult<Option<JobView>> {
-    if unevaluated_pairs_up_to(connection, call_uuid, 1)?.is_empty() {
+    if load_unevaluated_pairs(connection, call_uuid, true)?.is_empty() {
         return Ok(None);
     }
     let job = detect_now(connection, actor, call_uuid, CoiJobType::Incremental)?;
