@@ -2,10 +2,17 @@
 //! actions that create and send batches, and the batch jobs of the scheduler.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Duration, Utc};
+use diesel::Connection;
+use diesel::connection::InstrumentationEvent;
 use referee_conformance::{CallSetup, TestApp, TestUser, on_both_backends};
 use referee_domain::enums::{DisclosureLevel, ItemStatus};
+use referee_store::batches::{self, GenerateRequest};
+use referee_store::connection::log_statements;
+use referee_store::users;
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -35,6 +42,7 @@ on_both_backends!(
     send_all_drafts_and_listed,
     call_actions_permission_matrix,
     one_draft_per_pool_entry,
+    generate_statements_independent_of_items,
 );
 
 fn batch_path(uuid: &str, action: &str) -> String {
@@ -2517,4 +2525,112 @@ async fn one_draft_per_pool_entry(app: TestApp) {
         .draft_item(&setup.call_uuid, reviewer, extra["uuid"].as_str().unwrap())
         .await;
     assert_eq!(fixture.batch_uuid, manual.str("batch_uuid"));
+}
+
+/// Generates assignments for the call through the store, two reviewers per proposal, on a
+/// connection that counts the SQL statements it sends (BEGIN and COMMIT included). Returns
+/// the number of items created and of statements.
+async fn counted_generation(app: &TestApp, call_uuid: &str) -> (usize, usize) {
+    let call_uuid = uuid::Uuid::try_parse(call_uuid).expect("a call UUID");
+    let staff_uuid = uuid::Uuid::try_parse(&app.staff.uuid).expect("the staff user's UUID");
+    app.state
+        .run(move |connection| {
+            let staff = users::get_user(connection, staff_uuid)?;
+            let actor = users::actor_for(connection, staff)?;
+            let statements = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&statements);
+            connection.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                if let InstrumentationEvent::StartQuery { .. } = event {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            let request = GenerateRequest {
+                reviewers_per_proposal: Some(2),
+                ..GenerateRequest::default()
+            };
+            let outcome = batches::generate_assignments(connection, &actor, call_uuid, &request);
+            log_statements(connection);
+            Ok((outcome?.items_created, statements.load(Ordering::Relaxed)))
+        })
+        .await
+        .expect("generating assignments")
+}
+
+/// Creates a call with four accepted reviewers and `proposals` submitted proposals whose team
+/// names the first reviewer, so that detection finds one conflict per proposal.
+async fn call_naming_first_reviewer(app: &TestApp, prefix: &str, proposals: usize) -> CallSetup {
+    let mut setup = app.further_call_setup(prefix, 0, 4).await;
+    for index in 0..proposals {
+        let created = app
+            .post(
+                &app.staff,
+                "/api/proposal-proposals/",
+                json!({
+                    "round": setup.round_uuid,
+                    "name": format!("{prefix} proposal {index}"),
+                    "team_members": [{
+                        "full_name": "Named Reviewer",
+                        "email": format!("{prefix}0@example.org"),
+                        "role": "principal_investigator",
+                    }],
+                }),
+            )
+            .await
+            .expect(201);
+        let submitted = app
+            .post(
+                &app.staff,
+                &format!("/api/proposal-proposals/{}/submit/", created.str("uuid")),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        setup.proposals.push(submitted.body);
+    }
+    setup
+}
+
+async fn generate_statements_independent_of_items(app: TestApp) {
+    let small = call_naming_first_reviewer(&app, "small", 2).await;
+    let large = call_naming_first_reviewer(&app, "large", 6).await;
+
+    let (small_items, small_statements) = counted_generation(&app, &small.call_uuid).await;
+    let (large_items, large_statements) = counted_generation(&app, &large.call_uuid).await;
+    assert_eq!(small_items, 4);
+    assert_eq!(large_items, 12);
+    assert_eq!(
+        large_statements, small_statements,
+        "generation sent {small_statements} statements for {small_items} items and \
+         {large_statements} for {large_items}, with the same 4 reviewers"
+    );
+
+    let events = app.call_audit_events(&large.call_uuid).await;
+    let count = |action: &str| events.iter().filter(|event| event.action == action).count();
+    assert_eq!(count("conflict.detected"), 6);
+    assert_eq!(count("batch.created"), 3);
+    assert_eq!(count("item.created"), 12);
+    assert_eq!(count("call.assignments_generated"), 1);
+    assert_eq!(
+        events[0].action, "call.assignments_generated",
+        "the summary is the newest event"
+    );
+    let times: BTreeSet<_> = events.iter().map(|event| event.created).collect();
+    assert_eq!(times.len(), events.len(), "every event has its own time");
+
+    let items = app
+        .get(
+            &app.staff,
+            &format!(
+                "/api/assignment-items/?call_uuid={}&page_size=100",
+                large.call_uuid
+            ),
+        )
+        .await
+        .expect(200);
+    let created: BTreeSet<&str> = items
+        .array()
+        .iter()
+        .map(|item| item["created"].as_str().expect("created"))
+        .collect();
+    assert_eq!(created.len(), 12, "every item has its own creation time");
 }

@@ -3,7 +3,7 @@
 //! completion. Endpoint operations in `batches`, `items`, `reviews` and `conflicts` build on
 //! these functions inside their own transactions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::dsl::{exists, not};
@@ -253,38 +253,56 @@ pub fn blocking_conflicts(
     Ok(rows.into_iter().map(|uuid| uuid.0).collect())
 }
 
-/// Blocked pairs of a call, for generation: (reviewer profile, proposal) pairs with a
-/// blocking conflict, and reviewers blocked on the whole call.
+/// Blocking conflicts of a call by pair, for generation: conflicts of (reviewer profile,
+/// proposal) pairs, and conflicts that block a reviewer on the whole call.
 pub struct BlockedPairs {
-    pub pairs: HashSet<(Uuid, Uuid)>,
-    pub whole_call: HashSet<Uuid>,
+    pairs: HashMap<(Uuid, Uuid), Vec<Uuid>>,
+    whole_call: HashMap<Uuid, Vec<Uuid>>,
 }
 
 impl BlockedPairs {
     pub fn blocks(&self, reviewer_uuid: Uuid, proposal_uuid: Uuid) -> bool {
-        self.whole_call.contains(&reviewer_uuid)
-            || self.pairs.contains(&(reviewer_uuid, proposal_uuid))
+        self.whole_call.contains_key(&reviewer_uuid)
+            || self.pairs.contains_key(&(reviewer_uuid, proposal_uuid))
+    }
+
+    /// Returns the conflicts that block the reviewer on the proposal, in the order of
+    /// [`blocking_conflicts`].
+    pub fn conflicts(&self, reviewer_uuid: Uuid, proposal_uuid: Uuid) -> Vec<Uuid> {
+        let mut conflicts: Vec<Uuid> = self
+            .pairs
+            .get(&(reviewer_uuid, proposal_uuid))
+            .into_iter()
+            .chain(self.whole_call.get(&reviewer_uuid))
+            .flatten()
+            .copied()
+            .collect();
+        conflicts.sort_unstable();
+        conflicts
     }
 }
 
+/// Loads every blocking conflict of a call with one query.
 pub fn blocked_pairs(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<BlockedPairs> {
-    let rows: Vec<(DbUuid, Option<DbUuid>)> = conflicts_of_interest::table
+    let rows: Vec<(DbUuid, DbUuid, Option<DbUuid>)> = conflicts_of_interest::table
         .filter(conflicts_of_interest::call_uuid.eq(DbUuid(call_uuid)))
         .filter(conflicts_of_interest::status.eq_any(BLOCKING))
         .select((
+            conflicts_of_interest::uuid,
             conflicts_of_interest::reviewer_uuid,
             conflicts_of_interest::proposal_uuid,
         ))
         .load(connection)?;
     let mut blocked = BlockedPairs {
-        pairs: HashSet::new(),
-        whole_call: HashSet::new(),
+        pairs: HashMap::new(),
+        whole_call: HashMap::new(),
     };
-    for (reviewer, proposal) in rows {
-        match proposal {
-            Some(proposal) => blocked.pairs.insert((reviewer.0, proposal.0)),
-            None => blocked.whole_call.insert(reviewer.0),
+    for (conflict, reviewer, proposal) in rows {
+        let conflicts = match proposal {
+            Some(proposal) => blocked.pairs.entry((reviewer.0, proposal.0)).or_default(),
+            None => blocked.whole_call.entry(reviewer.0).or_default(),
         };
+        conflicts.push(conflict.0);
     }
     Ok(blocked)
 }
@@ -309,40 +327,112 @@ pub fn draft_batch(
         return Ok((batch, false));
     }
 
-    let uuid = Uuid::now_v7();
-    let at = now();
-    diesel::insert_into(assignment_batches::table)
-        .values((
-            assignment_batches::uuid.eq(DbUuid(uuid)),
-            assignment_batches::call_uuid.eq(DbUuid(call_uuid)),
-            assignment_batches::pool_entry_uuid.eq(DbUuid(pool_entry_uuid)),
-            assignment_batches::status.eq(BatchStatus::Draft.as_str()),
-            assignment_batches::source.eq(source.as_str()),
-            assignment_batches::created_by_uuid.eq(actor.map(|actor| DbUuid(actor.user_uuid))),
-            assignment_batches::manager_notes.eq(notes),
-            assignment_batches::reminder_sent.eq(false),
-            assignment_batches::manager_notified.eq(false),
-            assignment_batches::created.eq(DbTime(at)),
-            assignment_batches::modified.eq(DbTime(at)),
-        ))
-        .execute(connection)?;
-    audit::record(
-        connection,
-        AuditEntry {
-            call_uuid: Some(call_uuid),
-            object_type: "batch",
-            object_uuid: uuid,
-            action: "batch.created",
-            actor,
-            reason: "",
-            before: None,
-            after: Some(
-                json!({"status": "draft", "source": source.as_str(), "pool_entry_uuid": pool_entry_uuid.simple().to_string()}),
-            ),
-        },
-    )?;
-    let batch = get_batch(connection, uuid)?.expect("the batch was just inserted");
+    let batch = new_draft(call_uuid, pool_entry_uuid, source, actor, notes, now());
+    insert_drafts(connection, std::slice::from_ref(&batch), actor)?;
     Ok((batch, true))
+}
+
+/// Loads the draft batches of the pool entries with one query, keyed by pool entry. Entries
+/// without a draft are missing from the map.
+pub fn draft_batches(
+    connection: &mut AnyConnection,
+    pool_entry_uuids: &[Uuid],
+) -> StoreResult<HashMap<Uuid, Batch>> {
+    if pool_entry_uuids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<DbUuid> = pool_entry_uuids.iter().copied().map(DbUuid).collect();
+    Ok(assignment_batches::table
+        .filter(assignment_batches::pool_entry_uuid.eq_any(keys))
+        .filter(assignment_batches::status.eq(BatchStatus::Draft.as_str()))
+        .load::<Batch>(connection)?
+        .into_iter()
+        .map(|batch| (batch.pool_entry_uuid, batch))
+        .collect())
+}
+
+/// Builds a draft batch of the pool entry, created at `at`, for [`insert_drafts`] to store.
+pub fn new_draft(
+    call_uuid: Uuid,
+    pool_entry_uuid: Uuid,
+    source: AssignmentSource,
+    actor: Option<&Actor>,
+    notes: &str,
+    at: DateTime<Utc>,
+) -> Batch {
+    let at = DbTime::from(at).0;
+    Batch {
+        uuid: Uuid::now_v7(),
+        call_uuid,
+        pool_entry_uuid,
+        status: BatchStatus::Draft,
+        sent_at: None,
+        expires_at: None,
+        responded_at: None,
+        source,
+        created_by_uuid: actor.map(|actor| actor.user_uuid),
+        manager_notes: notes.to_owned(),
+        reminder_sent: false,
+        manager_notified: false,
+        created: at,
+        modified: at,
+    }
+}
+
+/// Bound values per batch row of [`insert_drafts`].
+const DRAFT_COLUMNS: usize = 11;
+
+/// Inserts draft batches made by [`new_draft`] and records a `batch.created` event for each
+/// at the batch's creation time, with as many rows per INSERT as the bind-parameter limit
+/// allows.
+pub fn insert_drafts(
+    connection: &mut AnyConnection,
+    batches: &[Batch],
+    actor: Option<&Actor>,
+) -> StoreResult<()> {
+    for part in batches.chunks(crate::bulk::rows_per_insert(DRAFT_COLUMNS)) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|batch| {
+                (
+                    assignment_batches::uuid.eq(DbUuid(batch.uuid)),
+                    assignment_batches::call_uuid.eq(DbUuid(batch.call_uuid)),
+                    assignment_batches::pool_entry_uuid.eq(DbUuid(batch.pool_entry_uuid)),
+                    assignment_batches::status.eq(batch.status.as_str()),
+                    assignment_batches::source.eq(batch.source.as_str()),
+                    assignment_batches::created_by_uuid.eq(batch.created_by_uuid.map(DbUuid)),
+                    assignment_batches::manager_notes.eq(&batch.manager_notes),
+                    assignment_batches::reminder_sent.eq(batch.reminder_sent),
+                    assignment_batches::manager_notified.eq(batch.manager_notified),
+                    assignment_batches::created.eq(DbTime(batch.created)),
+                    assignment_batches::modified.eq(DbTime(batch.modified)),
+                )
+            })
+            .collect();
+        crate::bulk::insert_rows!(connection, assignment_batches::table, rows)?;
+    }
+
+    let events: Vec<(DateTime<Utc>, AuditEntry<'_>)> = batches
+        .iter()
+        .map(|batch| {
+            let entry = AuditEntry {
+                call_uuid: Some(batch.call_uuid),
+                object_type: "batch",
+                object_uuid: batch.uuid,
+                action: "batch.created",
+                actor,
+                reason: "",
+                before: None,
+                after: Some(json!({
+                    "status": "draft",
+                    "source": batch.source.as_str(),
+                    "pool_entry_uuid": batch.pool_entry_uuid.simple().to_string(),
+                })),
+            };
+            (batch.created, entry)
+        })
+        .collect();
+    audit::record_all(connection, &events)
 }
 
 /// Fields of a new item.
@@ -352,6 +442,116 @@ pub struct NewItem {
     pub affinity_score: Option<f64>,
     pub reassigned_from_uuid: Option<Uuid>,
     pub reassign_count: i32,
+}
+
+/// An item for [`insert_items`], with its reviewer profile and blocking conflicts already
+/// read.
+#[derive(Debug, Clone)]
+pub struct ItemRow<'a> {
+    pub uuid: Uuid,
+    pub batch: &'a Batch,
+    /// The reviewer profile of the batch's pool entry.
+    pub reviewer_uuid: Option<Uuid>,
+    pub new: NewItem,
+    /// Blocking conflicts of the reviewer on the proposal. The item is `coi_blocked` and
+    /// linked to them when there is any, `pending` otherwise.
+    pub conflicts: Vec<Uuid>,
+    /// Creation time of the item and of its `item.created` event.
+    pub created: DateTime<Utc>,
+}
+
+impl ItemRow<'_> {
+    fn status(&self) -> ItemStatus {
+        if self.conflicts.is_empty() {
+            ItemStatus::Pending
+        } else {
+            ItemStatus::CoiBlocked
+        }
+    }
+}
+
+/// Bound values per row of [`insert_items`] in `assignment_items` and in
+/// `assignment_item_conflicts`.
+const ITEM_COLUMNS: usize = 15;
+const ITEM_CONFLICT_COLUMNS: usize = 2;
+
+/// Inserts items, their conflict links and an `item.created` event for each, with as many
+/// rows per INSERT as the bind-parameter limit allows.
+pub fn insert_items(
+    connection: &mut AnyConnection,
+    items: &[ItemRow<'_>],
+    actor: Option<&Actor>,
+) -> StoreResult<()> {
+    for part in items.chunks(crate::bulk::rows_per_insert(ITEM_COLUMNS)) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|item| {
+                let created = DbTime::from(item.created);
+                (
+                    assignment_items::uuid.eq(DbUuid(item.uuid)),
+                    assignment_items::batch_uuid.eq(DbUuid(item.batch.uuid)),
+                    assignment_items::proposal_uuid.eq(DbUuid(item.new.proposal_uuid)),
+                    assignment_items::call_uuid.eq(DbUuid(item.batch.call_uuid)),
+                    assignment_items::pool_entry_uuid.eq(DbUuid(item.batch.pool_entry_uuid)),
+                    assignment_items::reviewer_uuid.eq(item.reviewer_uuid.map(DbUuid)),
+                    assignment_items::status.eq(item.status().as_str()),
+                    assignment_items::affinity_score.eq(item.new.affinity_score),
+                    assignment_items::has_coi.eq(!item.conflicts.is_empty()),
+                    assignment_items::decline_reason.eq(""),
+                    assignment_items::reassigned_from_uuid
+                        .eq(item.new.reassigned_from_uuid.map(DbUuid)),
+                    assignment_items::reassign_count.eq(item.new.reassign_count),
+                    assignment_items::override_reason.eq(""),
+                    assignment_items::created.eq(created),
+                    assignment_items::modified.eq(created),
+                )
+            })
+            .collect();
+        crate::bulk::insert_rows!(connection, assignment_items::table, rows)?;
+    }
+
+    let links: Vec<(DbUuid, DbUuid)> = items
+        .iter()
+        .flat_map(|item| {
+            item.conflicts
+                .iter()
+                .map(|conflict| (DbUuid(item.uuid), DbUuid(*conflict)))
+        })
+        .collect();
+    for part in links.chunks(crate::bulk::rows_per_insert(ITEM_CONFLICT_COLUMNS)) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|(item, conflict)| {
+                (
+                    assignment_item_conflicts::item_uuid.eq(*item),
+                    assignment_item_conflicts::conflict_uuid.eq(*conflict),
+                )
+            })
+            .collect();
+        crate::bulk::insert_rows!(connection, assignment_item_conflicts::table, rows)?;
+    }
+
+    let events: Vec<(DateTime<Utc>, AuditEntry<'_>)> = items
+        .iter()
+        .map(|item| {
+            let entry = AuditEntry {
+                call_uuid: Some(item.batch.call_uuid),
+                object_type: "item",
+                object_uuid: item.uuid,
+                action: "item.created",
+                actor,
+                reason: "",
+                before: None,
+                after: Some(json!({
+                    "status": item.status().as_str(),
+                    "batch_uuid": item.batch.uuid.simple().to_string(),
+                    "proposal_uuid": item.new.proposal_uuid.simple().to_string(),
+                })),
+            };
+            (item.created, entry)
+        })
+        .collect();
+    audit::record_all(connection, &events)
 }
 
 /// Adds an item to a batch: `coi_blocked` with the blocking conflicts linked when the
@@ -366,65 +566,24 @@ pub fn insert_item(
         .find(DbUuid(batch.pool_entry_uuid))
         .select(call_reviewer_pools::reviewer_uuid)
         .first(connection)?;
+    let reviewer_uuid = reviewer_uuid.map(|reviewer| reviewer.0);
     let conflicts = match reviewer_uuid {
         Some(reviewer) => {
-            blocking_conflicts(connection, batch.call_uuid, reviewer.0, new.proposal_uuid)?
+            blocking_conflicts(connection, batch.call_uuid, reviewer, new.proposal_uuid)?
         }
         None => Vec::new(),
     };
-    let status = if conflicts.is_empty() {
-        ItemStatus::Pending
-    } else {
-        ItemStatus::CoiBlocked
-    };
 
-    let uuid = Uuid::now_v7();
-    let at = now();
-    diesel::insert_into(assignment_items::table)
-        .values((
-            assignment_items::uuid.eq(DbUuid(uuid)),
-            assignment_items::batch_uuid.eq(DbUuid(batch.uuid)),
-            assignment_items::proposal_uuid.eq(DbUuid(new.proposal_uuid)),
-            assignment_items::call_uuid.eq(DbUuid(batch.call_uuid)),
-            assignment_items::pool_entry_uuid.eq(DbUuid(batch.pool_entry_uuid)),
-            assignment_items::reviewer_uuid.eq(reviewer_uuid),
-            assignment_items::status.eq(status.as_str()),
-            assignment_items::affinity_score.eq(new.affinity_score),
-            assignment_items::has_coi.eq(!conflicts.is_empty()),
-            assignment_items::decline_reason.eq(""),
-            assignment_items::reassigned_from_uuid.eq(new.reassigned_from_uuid.map(DbUuid)),
-            assignment_items::reassign_count.eq(new.reassign_count),
-            assignment_items::override_reason.eq(""),
-            assignment_items::created.eq(DbTime(at)),
-            assignment_items::modified.eq(DbTime(at)),
-        ))
-        .execute(connection)?;
-    for conflict in &conflicts {
-        diesel::insert_into(assignment_item_conflicts::table)
-            .values((
-                assignment_item_conflicts::item_uuid.eq(DbUuid(uuid)),
-                assignment_item_conflicts::conflict_uuid.eq(DbUuid(*conflict)),
-            ))
-            .execute(connection)?;
-    }
-    audit::record(
-        connection,
-        AuditEntry {
-            call_uuid: Some(batch.call_uuid),
-            object_type: "item",
-            object_uuid: uuid,
-            action: "item.created",
-            actor,
-            reason: "",
-            before: None,
-            after: Some(json!({
-                "status": status.as_str(),
-                "batch_uuid": batch.uuid.simple().to_string(),
-                "proposal_uuid": new.proposal_uuid.simple().to_string(),
-            })),
-        },
-    )?;
-    Ok(get_item(connection, uuid)?.expect("the item was just inserted"))
+    let item = ItemRow {
+        uuid: Uuid::now_v7(),
+        batch,
+        reviewer_uuid,
+        new: new.clone(),
+        conflicts,
+        created: now(),
+    };
+    insert_items(connection, std::slice::from_ref(&item), actor)?;
+    Ok(get_item(connection, item.uuid)?.expect("the item was just inserted"))
 }
 
 /// Sets a batch's status from its items: a sent batch with no pending item becomes

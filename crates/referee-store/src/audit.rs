@@ -33,34 +33,52 @@ pub struct AuditEntry<'a> {
     pub after: Option<Value>,
 }
 
+/// Bound values per audit row, which limits the rows of one INSERT.
+const AUDIT_COLUMNS: usize = 11;
+
 /// Appends one event to the audit log.
 pub fn record(connection: &mut AnyConnection, entry: AuditEntry<'_>) -> StoreResult<()> {
-    let (actor_uuid, actor_name) = match entry.actor {
-        Some(actor) => (
-            Some(DbUuid(actor.user_uuid)),
-            if actor.full_name.is_empty() {
-                actor.username.clone()
-            } else {
-                actor.full_name.clone()
-            },
-        ),
-        None => (None, "scheduler".to_owned()),
-    };
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::uuid.eq(DbUuid(Uuid::now_v7())),
-            audit_events::call_uuid.eq(entry.call_uuid.map(DbUuid)),
-            audit_events::object_type.eq(entry.object_type),
-            audit_events::object_uuid.eq(DbUuid(entry.object_uuid)),
-            audit_events::action.eq(entry.action),
-            audit_events::actor_uuid.eq(actor_uuid),
-            audit_events::actor_name.eq(actor_name),
-            audit_events::reason.eq(entry.reason),
-            audit_events::before_state.eq(entry.before.map(|value| value.to_string())),
-            audit_events::after_state.eq(entry.after.map(|value| value.to_string())),
-            audit_events::created.eq(DbTime::from(Utc::now())),
-        ))
-        .execute(connection)?;
+    record_all(connection, &[(Utc::now(), entry)])
+}
+
+/// Appends events to the audit log, each with its own `created` time, in as few INSERTs as
+/// the bind-parameter limit allows.
+pub fn record_all(
+    connection: &mut AnyConnection,
+    events: &[(DateTime<Utc>, AuditEntry<'_>)],
+) -> StoreResult<()> {
+    for part in events.chunks(crate::bulk::rows_per_insert(AUDIT_COLUMNS)) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|(at, entry)| {
+                let (actor_uuid, actor_name) = match entry.actor {
+                    Some(actor) => (
+                        Some(DbUuid(actor.user_uuid)),
+                        if actor.full_name.is_empty() {
+                            actor.username.clone()
+                        } else {
+                            actor.full_name.clone()
+                        },
+                    ),
+                    None => (None, "scheduler".to_owned()),
+                };
+                (
+                    audit_events::uuid.eq(DbUuid(Uuid::now_v7())),
+                    audit_events::call_uuid.eq(entry.call_uuid.map(DbUuid)),
+                    audit_events::object_type.eq(entry.object_type),
+                    audit_events::object_uuid.eq(DbUuid(entry.object_uuid)),
+                    audit_events::action.eq(entry.action),
+                    audit_events::actor_uuid.eq(actor_uuid),
+                    audit_events::actor_name.eq(actor_name),
+                    audit_events::reason.eq(entry.reason),
+                    audit_events::before_state.eq(entry.before.as_ref().map(ToString::to_string)),
+                    audit_events::after_state.eq(entry.after.as_ref().map(ToString::to_string)),
+                    audit_events::created.eq(DbTime::from(*at)),
+                )
+            })
+            .collect();
+        crate::bulk::insert_rows!(connection, audit_events::table, rows)?;
+    }
     Ok(())
 }
 

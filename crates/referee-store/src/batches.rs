@@ -25,8 +25,9 @@ use referee_domain::{Actor, DomainError};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::assignments::{self, Batch, Item, NewItem};
+use crate::assignments::{self, Batch, Item, ItemRow, NewItem};
 use crate::audit::{self, AuditEntry, OutboxMessage};
+use crate::bulk::CreationClock;
 use crate::calls::{self, Call};
 use crate::configs;
 use crate::connection::{AnyConnection, MultiBackend};
@@ -1248,6 +1249,81 @@ fn solver_algorithm(algorithm: MatchingAlgorithm) -> Algorithm {
     }
 }
 
+/// Inserts the items that the solver chose into the draft batches of their reviewers, creating
+/// the missing drafts with source `algorithm`, and returns how many drafts it created. The
+/// statements sent do not depend on the number of items: one query for the drafts, one for
+/// the blocking conflicts, then multi-row INSERTs.
+fn insert_generated_items(
+    connection: &mut AnyConnection,
+    actor: &Actor,
+    call_uuid: Uuid,
+    entries: &[PoolEntry],
+    problem: &AssignmentProblem,
+    solution: &AssignmentSolution,
+    clock: &mut CreationClock,
+) -> StoreResult<usize> {
+    let mut chosen_entries = Vec::new();
+    let mut seen = HashSet::new();
+    for index in &solution.chosen {
+        let entry = &entries[problem.candidates[*index].reviewer];
+        if seen.insert(entry.uuid) {
+            chosen_entries.push(entry.uuid);
+        }
+    }
+    let mut drafts = assignments::draft_batches(connection, &chosen_entries)?;
+    // On PostgreSQL a detection job may have committed a conflict on a chosen pair since the
+    // candidates were read, so conflicts are read again and such an item becomes `coi_blocked`.
+    let blocked = assignments::blocked_pairs(connection, call_uuid)?;
+
+    // Creation times follow the order of the chosen pairs. A missing draft gets its time when
+    // its reviewer first appears, before the item that needs it.
+    let mut new_drafts = Vec::new();
+    let mut planned = Vec::with_capacity(solution.chosen.len());
+    for index in &solution.chosen {
+        let candidate = problem.candidates[*index];
+        let entry = &entries[candidate.reviewer];
+        if let Entry::Vacant(vacant) = drafts.entry(entry.uuid) {
+            let batch = assignments::new_draft(
+                call_uuid,
+                entry.uuid,
+                AssignmentSource::Algorithm,
+                Some(actor),
+                "",
+                clock.next(),
+            );
+            new_drafts.push(batch.clone());
+            vacant.insert(batch);
+        }
+        planned.push((Uuid::now_v7(), entry, candidate, clock.next()));
+    }
+    assignments::insert_drafts(connection, &new_drafts, Some(actor))?;
+
+    let items: Vec<ItemRow<'_>> = planned
+        .into_iter()
+        .map(|(uuid, entry, candidate, created)| {
+            let profile = entry
+                .reviewer_uuid
+                .expect("entries are filtered on having a profile");
+            let proposal_uuid = problem.proposals[candidate.proposal].uuid;
+            ItemRow {
+                uuid,
+                batch: &drafts[&entry.uuid],
+                reviewer_uuid: Some(profile),
+                new: NewItem {
+                    proposal_uuid,
+                    affinity_score: candidate.has_affinity.then_some(candidate.affinity),
+                    reassigned_from_uuid: None,
+                    reassign_count: 0,
+                },
+                conflicts: blocked.conflicts(profile, proposal_uuid),
+                created,
+            }
+        })
+        .collect();
+    assignments::insert_items(connection, &items, Some(actor))?;
+    Ok(new_drafts.len())
+}
+
 /// Generates draft assignments for the submitted and in-review proposals of a call (managers
 /// of the call).
 ///
@@ -1484,39 +1560,16 @@ pub fn generate_assignments(
         let solution = solved.solution;
 
         let mut outcome = GenerateOutcome::default();
-        let mut drafts: HashMap<Uuid, Batch> = HashMap::new();
-        let mut served: BTreeSet<usize> = BTreeSet::new();
-        for index in &solution.chosen {
-            let candidate = problem.candidates[*index];
-            let entry = &entries[candidate.reviewer];
-            let batch = match drafts.get(&entry.uuid) {
-                Some(batch) => batch.clone(),
-                None => {
-                    let (batch, created) = assignments::draft_batch(
-                        connection,
-                        call_uuid,
-                        entry.uuid,
-                        AssignmentSource::Algorithm,
-                        Some(actor),
-                        "",
-                    )?;
-                    if created {
-                        outcome.batches_created += 1;
-                    }
-                    drafts.insert(entry.uuid, batch.clone());
-                    batch
-                }
-            };
-            let new = NewItem {
-                proposal_uuid: problem.proposals[candidate.proposal].uuid,
-                affinity_score: candidate.has_affinity.then_some(candidate.affinity),
-                reassigned_from_uuid: None,
-                reassign_count: 0,
-            };
-            assignments::insert_item(connection, &batch, &new, Some(actor))?;
-            outcome.items_created += 1;
-            served.insert(candidate.proposal);
-        }
+        let mut clock = CreationClock::new();
+        outcome.batches_created = insert_generated_items(
+            connection, actor, call_uuid, &entries, &problem, &solution, &mut clock,
+        )?;
+        outcome.items_created = solution.chosen.len();
+        let served: BTreeSet<usize> = solution
+            .chosen
+            .iter()
+            .map(|index| problem.candidates[*index].proposal)
+            .collect();
         outcome.proposals_processed = served.len();
         for unfilled in &solution.unfilled {
             let proposal = &problem.proposals[unfilled.proposal];
@@ -1539,26 +1592,24 @@ pub fn generate_assignments(
         report_quality(&problem, &solution, &mut outcome);
         outcome.infeasibility = infeasibility;
 
-        audit::record(
-            connection,
-            AuditEntry {
-                call_uuid: Some(call_uuid),
-                object_type: "call",
-                object_uuid: call_uuid,
-                action: "call.assignments_generated",
-                actor: Some(actor),
-                reason: "",
-                before: None,
-                after: Some(json!({
-                    "algorithm": solution.algorithm,
-                    "reviewers_per_proposal": needed,
-                    "batches_created": outcome.batches_created,
-                    "items_created": outcome.items_created,
-                    "proposals_processed": outcome.proposals_processed,
-                    "proposals_skipped": outcome.skipped_proposals.len(),
-                })),
-            },
-        )?;
+        let summary = AuditEntry {
+            call_uuid: Some(call_uuid),
+            object_type: "call",
+            object_uuid: call_uuid,
+            action: "call.assignments_generated",
+            actor: Some(actor),
+            reason: "",
+            before: None,
+            after: Some(json!({
+                "algorithm": solution.algorithm,
+                "reviewers_per_proposal": needed,
+                "batches_created": outcome.batches_created,
+                "items_created": outcome.items_created,
+                "proposals_processed": outcome.proposals_processed,
+                "proposals_skipped": outcome.skipped_proposals.len(),
+            })),
+        };
+        audit::record_all(connection, &[(clock.next(), summary)])?;
         Ok(outcome)
     })?;
     outcome.coi_detection_job_uuid = detection_job.map(|job| job.job.uuid);

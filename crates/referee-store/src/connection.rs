@@ -90,7 +90,7 @@ impl DatabaseUrl {
     /// Every statement the connection runs afterwards emits a [`SQL_LOG_TARGET`] debug event.
     pub fn establish(&self) -> Result<AnyConnection, ConnectionError> {
         let mut connection = self.establish_plain()?;
-        connection.set_instrumentation(log_statement);
+        log_statements(&mut connection);
         Ok(connection)
     }
 
@@ -121,6 +121,13 @@ impl DatabaseUrl {
 /// is how `cargo xtask bench api` counts the statements per request. Diesel sends BEGIN,
 /// COMMIT and the pool's check-out ping (`SELECT 1`) as statements too, so they are logged.
 pub const SQL_LOG_TARGET: &str = "referee_store::sql";
+
+/// Makes every statement that the connection runs emit a [`SQL_LOG_TARGET`] debug event,
+/// replacing the connection's instrumentation. Connections from [`DatabaseUrl::establish`]
+/// have it already.
+pub fn log_statements(connection: &mut AnyConnection) {
+    connection.set_instrumentation(log_statement);
+}
 
 fn log_statement(event: InstrumentationEvent<'_>) {
     if let InstrumentationEvent::StartQuery { query, .. } = event {

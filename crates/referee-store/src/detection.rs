@@ -19,23 +19,23 @@ use referee_domain::detection::{
     PreparedTeam, PublicationFacts, ReviewerFacts, TeamMemberFacts,
 };
 use referee_domain::enums::{
-    CoiJobState, CoiJobType, CoiStatus, CoiType, DetectionMethod, InvitationStatus,
+    CoiJobState, CoiJobType, CoiStatus, CoiType, DetectionMethod, InvitationStatus, ItemStatus,
 };
 use referee_domain::{Actor, DomainError};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::assignments;
 use crate::audit::{self, AuditEntry};
+use crate::bulk::CreationClock;
 use crate::calls;
 use crate::configs;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::error::StoreResult;
 use crate::list::{Page, PageRequest, SortKey};
 use crate::schema::{
-    call_reviewer_pools, calls as calls_table, coi_detection_jobs, coi_evaluated_pairs,
-    conflicts_of_interest, proposal_team_members, proposals, reviewer_affiliations,
-    reviewer_profiles, reviewer_publications, users,
+    assignment_items, call_reviewer_pools, calls as calls_table, coi_detection_jobs,
+    coi_evaluated_pairs, conflicts_of_interest, proposal_team_members, proposals,
+    reviewer_affiliations, reviewer_profiles, reviewer_publications, users,
 };
 use crate::sql_types::{DbTime, DbUuid, MaybeTime, MaybeUuid};
 use crate::stored::Stored;
@@ -552,7 +552,8 @@ fn record_findings(
 ) -> StoreResult<i32> {
     let reviewers: BTreeSet<Uuid> = pairs.iter().map(|(reviewer, _)| *reviewer).collect();
     let mut known = conflict_keys(connection, job.call_uuid, &reviewers)?;
-    let mut created = 0;
+    let mut clock = CreationClock::new();
+    let mut new_conflicts = Vec::new();
     for (&(reviewer_uuid, proposal_uuid), pair_findings) in pairs.iter().zip(findings) {
         for finding in pair_findings {
             let key = ConflictKey {
@@ -562,20 +563,19 @@ fn record_findings(
                 conflicting_user_uuid: finding.conflicting_user_uuid,
             };
             if known.insert(key) {
-                save_finding(
-                    connection,
-                    actor,
-                    job,
+                new_conflicts.push(NewConflict {
+                    uuid: Uuid::now_v7(),
                     reviewer_uuid,
                     proposal_uuid,
                     finding,
-                )?;
-                created += 1;
+                    detected_at: clock.next(),
+                });
             }
         }
     }
+    save_findings(connection, actor, job, &new_conflicts)?;
     mark_evaluated(connection, job.call_uuid, pairs)?;
-    Ok(created)
+    Ok(i32::try_from(new_conflicts.len()).unwrap_or(i32::MAX))
 }
 
 /// Applies `evaluate` to every item on up to `threads` threads and returns the results in the
@@ -612,16 +612,18 @@ pub fn unevaluated_pairs(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
-    unevaluated_pairs_up_to(connection, call_uuid, i64::MAX)
+    load_unevaluated_pairs(connection, call_uuid, false)
 }
 
-/// Lists at most `limit` of the pairs that [`unevaluated_pairs`] lists, in the same order.
-fn unevaluated_pairs_up_to(
+/// Lists the pairs that [`unevaluated_pairs`] lists, or with `first_only` at most one of them
+/// in no particular order. Without DISTINCT and ORDER BY, PostgreSQL can stop at the first
+/// row it finds instead of sorting every pair of the call.
+fn load_unevaluated_pairs(
     connection: &mut AnyConnection,
     call_uuid: Uuid,
-    limit: i64,
+    first_only: bool,
 ) -> StoreResult<Vec<(Uuid, Uuid)>> {
-    let pairs = call_reviewer_pools::table
+    let query = call_reviewer_pools::table
         .inner_join(proposals::table.on(proposals::call_uuid.eq(call_reviewer_pools::call_uuid)))
         .left_join(
             coi_evaluated_pairs::table.on(coi_evaluated_pairs::call_uuid
@@ -640,14 +642,18 @@ fn unevaluated_pairs_up_to(
         .select((
             call_reviewer_pools::reviewer_uuid.assume_not_null(),
             proposals::uuid,
-        ))
-        .distinct()
-        .order((
-            call_reviewer_pools::reviewer_uuid.asc(),
-            proposals::uuid.asc(),
-        ))
-        .limit(limit)
-        .load::<(DbUuid, DbUuid)>(connection)?;
+        ));
+    let pairs: Vec<(DbUuid, DbUuid)> = if first_only {
+        query.limit(1).load(connection)?
+    } else {
+        query
+            .distinct()
+            .order((
+                call_reviewer_pools::reviewer_uuid.asc(),
+                proposals::uuid.asc(),
+            ))
+            .load(connection)?
+    };
     Ok(pairs
         .into_iter()
         .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
@@ -662,7 +668,7 @@ pub fn evaluate_missing_pairs(
     actor: &Actor,
     call_uuid: Uuid,
 ) -> StoreResult<Option<JobView>> {
-    if unevaluated_pairs_up_to(connection, call_uuid, 1)?.is_empty() {
+    if load_unevaluated_pairs(connection, call_uuid, true)?.is_empty() {
         return Ok(None);
     }
     let job = detect_now(connection, actor, call_uuid, CoiJobType::Incremental)?;
@@ -759,67 +765,118 @@ fn lock_call(connection: &mut AnyConnection, call_uuid: Uuid) -> StoreResult<()>
     Ok(())
 }
 
-/// Inserts a finding as a `pending` automated conflict, audits it and blocks the pending items
-/// of its pair. The caller checks first that no such conflict exists.
-fn save_finding(
+/// A finding to save as a conflict of one (reviewer profile, proposal) pair.
+struct NewConflict<'a> {
+    uuid: Uuid,
+    reviewer_uuid: Uuid,
+    proposal_uuid: Uuid,
+    finding: &'a Finding,
+    detected_at: DateTime<Utc>,
+}
+
+/// Bound values per row of `conflicts_of_interest` in [`save_findings`].
+const CONFLICT_COLUMNS: usize = 17;
+
+/// Inserts findings as `pending` automated conflicts, audits them and blocks the pending
+/// items of their pairs. The caller checks first that no such conflicts exist. Conflicts and
+/// audit rows go in multi-row INSERTs. Only a conflict whose pair has pending items costs
+/// more statements, because [`crate::conflicts::block_pending_items`] handles it alone.
+fn save_findings(
     connection: &mut AnyConnection,
     actor: &Actor,
     job: &Job,
-    reviewer_uuid: Uuid,
-    proposal_uuid: Uuid,
-    finding: &Finding,
+    conflicts: &[NewConflict<'_>],
 ) -> StoreResult<()> {
-    let uuid = Uuid::now_v7();
-    let at = assignments::now();
-    let evidence = serde_json::to_value(&finding.evidence)
-        .unwrap_or_else(|_| json!({}))
-        .to_string();
-    diesel::insert_into(conflicts_of_interest::table)
-        .values((
-            conflicts_of_interest::uuid.eq(DbUuid(uuid)),
-            conflicts_of_interest::call_uuid.eq(DbUuid(job.call_uuid)),
-            conflicts_of_interest::reviewer_uuid.eq(DbUuid(reviewer_uuid)),
-            conflicts_of_interest::proposal_uuid.eq(Some(DbUuid(proposal_uuid))),
-            conflicts_of_interest::conflicting_user_uuid
-                .eq(finding.conflicting_user_uuid.map(DbUuid)),
-            conflicts_of_interest::conflicting_organization_uuid
-                .eq(finding.conflicting_organization_uuid.map(DbUuid)),
-            conflicts_of_interest::coi_type.eq(finding.coi_type.as_str()),
-            conflicts_of_interest::severity.eq(finding.severity.as_str()),
-            conflicts_of_interest::detection_method.eq(DetectionMethod::Automated.as_str()),
-            conflicts_of_interest::detected_at.eq(DbTime(at)),
-            conflicts_of_interest::evidence_description.eq(&finding.description),
-            conflicts_of_interest::evidence_data.eq(evidence),
-            conflicts_of_interest::status.eq(CoiStatus::Pending.as_str()),
-            conflicts_of_interest::review_notes.eq(""),
-            conflicts_of_interest::management_plan.eq(""),
-            conflicts_of_interest::created.eq(DbTime(at)),
-            conflicts_of_interest::modified.eq(DbTime(at)),
-        ))
-        .execute(connection)?;
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    for part in conflicts.chunks(crate::bulk::rows_per_insert(CONFLICT_COLUMNS)) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|conflict| {
+                let finding = conflict.finding;
+                let at = DbTime::from(conflict.detected_at);
+                let evidence = serde_json::to_value(&finding.evidence)
+                    .unwrap_or_else(|_| json!({}))
+                    .to_string();
+                (
+                    conflicts_of_interest::uuid.eq(DbUuid(conflict.uuid)),
+                    conflicts_of_interest::call_uuid.eq(DbUuid(job.call_uuid)),
+                    conflicts_of_interest::reviewer_uuid.eq(DbUuid(conflict.reviewer_uuid)),
+                    conflicts_of_interest::proposal_uuid.eq(Some(DbUuid(conflict.proposal_uuid))),
+                    conflicts_of_interest::conflicting_user_uuid
+                        .eq(finding.conflicting_user_uuid.map(DbUuid)),
+                    conflicts_of_interest::conflicting_organization_uuid
+                        .eq(finding.conflicting_organization_uuid.map(DbUuid)),
+                    conflicts_of_interest::coi_type.eq(finding.coi_type.as_str()),
+                    conflicts_of_interest::severity.eq(finding.severity.as_str()),
+                    conflicts_of_interest::detection_method.eq(DetectionMethod::Automated.as_str()),
+                    conflicts_of_interest::detected_at.eq(at),
+                    conflicts_of_interest::evidence_description.eq(&finding.description),
+                    conflicts_of_interest::evidence_data.eq(evidence),
+                    conflicts_of_interest::status.eq(CoiStatus::Pending.as_str()),
+                    conflicts_of_interest::review_notes.eq(""),
+                    conflicts_of_interest::management_plan.eq(""),
+                    conflicts_of_interest::created.eq(at),
+                    conflicts_of_interest::modified.eq(at),
+                )
+            })
+            .collect();
+        crate::bulk::insert_rows!(connection, conflicts_of_interest::table, rows)?;
+    }
+
     let reason = format!("Found by COI detection job {}.", job.uuid.simple());
-    audit::record(
-        connection,
-        AuditEntry {
-            call_uuid: Some(job.call_uuid),
-            object_type: "conflict",
-            object_uuid: uuid,
-            action: "conflict.detected",
-            actor: Some(actor),
-            reason: &reason,
-            before: None,
-            after: Some(json!({
-                "status": "pending",
-                "coi_type": finding.coi_type.as_str(),
-                "severity": finding.severity.as_str(),
-                "detection_method": "automated",
-                "reviewer_uuid": reviewer_uuid.simple().to_string(),
-                "proposal_uuid": proposal_uuid.simple().to_string(),
-                "job_uuid": job.uuid.simple().to_string(),
-            })),
-        },
-    )?;
-    crate::conflicts::block_pending_items(connection, actor, uuid)?;
+    let events: Vec<(DateTime<Utc>, AuditEntry<'_>)> = conflicts
+        .iter()
+        .map(|conflict| {
+            let finding = conflict.finding;
+            let entry = AuditEntry {
+                call_uuid: Some(job.call_uuid),
+                object_type: "conflict",
+                object_uuid: conflict.uuid,
+                action: "conflict.detected",
+                actor: Some(actor),
+                reason: &reason,
+                before: None,
+                after: Some(json!({
+                    "status": "pending",
+                    "coi_type": finding.coi_type.as_str(),
+                    "severity": finding.severity.as_str(),
+                    "detection_method": "automated",
+                    "reviewer_uuid": conflict.reviewer_uuid.simple().to_string(),
+                    "proposal_uuid": conflict.proposal_uuid.simple().to_string(),
+                    "job_uuid": job.uuid.simple().to_string(),
+                })),
+            };
+            (conflict.detected_at, entry)
+        })
+        .collect();
+    audit::record_all(connection, &events)?;
+
+    let reviewers: Vec<Option<DbUuid>> = conflicts
+        .iter()
+        .map(|conflict| conflict.reviewer_uuid)
+        .collect::<BTreeSet<Uuid>>()
+        .into_iter()
+        .map(|reviewer| Some(DbUuid(reviewer)))
+        .collect();
+    let pending: HashSet<(Uuid, Uuid)> = assignment_items::table
+        .filter(assignment_items::call_uuid.eq(DbUuid(job.call_uuid)))
+        .filter(assignment_items::status.eq(ItemStatus::Pending.as_str()))
+        .filter(assignment_items::reviewer_uuid.eq_any(reviewers))
+        .select((
+            assignment_items::reviewer_uuid.assume_not_null(),
+            assignment_items::proposal_uuid,
+        ))
+        .load::<(DbUuid, DbUuid)>(connection)?
+        .into_iter()
+        .map(|(reviewer, proposal)| (reviewer.0, proposal.0))
+        .collect();
+    for conflict in conflicts {
+        if pending.contains(&(conflict.reviewer_uuid, conflict.proposal_uuid)) {
+            crate::conflicts::block_pending_items(connection, actor, conflict.uuid)?;
+        }
+    }
     Ok(())
 }
 

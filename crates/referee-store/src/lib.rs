@@ -9,6 +9,7 @@ pub mod affinity;
 pub mod assignments;
 pub mod audit;
 pub mod batches;
+mod bulk;
 pub mod calls;
 pub mod configs;
 pub mod conflicts;
