@@ -718,6 +718,13 @@ pub fn create_review(
     new: &NewReview,
     actor: Option<&Actor>,
 ) -> StoreResult<Uuid> {
+    let uuid = insert_review(connection, new)?;
+    audit::record(connection, review_created(new, uuid, actor))?;
+    Ok(uuid)
+}
+
+/// Inserts the review of an accepted item without its audit event (see [`review_created`]).
+pub fn insert_review(connection: &mut AnyConnection, new: &NewReview) -> StoreResult<Uuid> {
     let uuid = Uuid::now_v7();
     diesel::insert_into(proposal_reviews::table)
         .values((
@@ -735,22 +742,23 @@ pub fn create_review(
             proposal_reviews::modified.eq(DbTime(new.created)),
         ))
         .execute(connection)?;
-    audit::record(
-        connection,
-        AuditEntry {
-            call_uuid: Some(new.call_uuid),
-            object_type: "review",
-            object_uuid: uuid,
-            action: "review.created",
-            actor,
-            reason: "",
-            before: None,
-            after: Some(
-                json!({"state": "in_review", "proposal_uuid": new.proposal_uuid.simple().to_string()}),
-            ),
-        },
-    )?;
     Ok(uuid)
+}
+
+/// Builds the audit event of a created review.
+pub fn review_created<'a>(new: &NewReview, uuid: Uuid, actor: Option<&'a Actor>) -> AuditEntry<'a> {
+    AuditEntry {
+        call_uuid: Some(new.call_uuid),
+        object_type: "review",
+        object_uuid: uuid,
+        action: "review.created",
+        actor,
+        reason: "",
+        before: None,
+        after: Some(
+            json!({"state": "in_review", "proposal_uuid": new.proposal_uuid.simple().to_string()}),
+        ),
+    }
 }
 
 /// Sends a draft batch to its reviewer: status `sent`, `sent_at` now, the deadline after the

@@ -467,19 +467,27 @@ fn record_item_change(
     reason: &str,
     after: serde_json::Value,
 ) -> StoreResult<()> {
-    audit::record(
-        connection,
-        AuditEntry {
-            call_uuid: Some(item.call_uuid),
-            object_type: "item",
-            object_uuid: item.uuid,
-            action,
-            actor,
-            reason,
-            before: Some(json!({"status": item.status.as_str()})),
-            after: Some(after),
-        },
-    )
+    audit::record(connection, item_change(item, action, actor, reason, after))
+}
+
+/// Builds the audit event of a change to an item, with its status before the change.
+fn item_change<'a>(
+    item: &Item,
+    action: &'static str,
+    actor: Option<&'a Actor>,
+    reason: &'a str,
+    after: serde_json::Value,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        call_uuid: Some(item.call_uuid),
+        object_type: "item",
+        object_uuid: item.uuid,
+        action,
+        actor,
+        reason,
+        before: Some(json!({"status": item.status.as_str()})),
+        after: Some(after),
+    }
 }
 
 /// Changes the decline reason, the only field a manager edits; `None` leaves it as it is.
@@ -907,21 +915,18 @@ pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) ->
         // The review comes first so that the item can point to it in the same update that
         // claims it. A lost race rolls both back.
         let at = now();
-        let review_uuid = assignments::create_review(
-            connection,
-            &assignments::NewReview {
-                proposal_uuid: item.proposal_uuid,
-                call_uuid: item.call_uuid,
-                reviewer_user_uuid,
-                review_end_date: assignments::deadline_after(
-                    answer.review_duration_in_days,
-                    answer.batch.expires_at,
-                    at,
-                ),
-                created: at,
-            },
-            Some(actor),
-        )?;
+        let review = assignments::NewReview {
+            proposal_uuid: item.proposal_uuid,
+            call_uuid: item.call_uuid,
+            reviewer_user_uuid,
+            review_end_date: assignments::deadline_after(
+                answer.review_duration_in_days,
+                answer.batch.expires_at,
+                at,
+            ),
+            created: at,
+        };
+        let review_uuid = assignments::insert_review(connection, &review)?;
         let claimed = diesel::update(
             assignment_items::table
                 .filter(assignment_items::uuid.eq(DbUuid(uuid)))
@@ -939,13 +944,20 @@ pub fn accept_item(connection: &mut AnyConnection, actor: &Actor, uuid: Uuid) ->
             return Err(not_pending("accept", ItemStatus::Accepted));
         }
 
-        record_item_change(
+        // One INSERT writes both audit events.
+        let accepted = json!({"status": "accepted", "review_uuid": uuid_text(review_uuid)});
+        audit::record_all(
             connection,
-            item,
-            "item.accepted",
-            Some(actor),
-            "",
-            json!({"status": "accepted", "review_uuid": uuid_text(review_uuid)}),
+            &[
+                (
+                    at,
+                    assignments::review_created(&review, review_uuid, Some(actor)),
+                ),
+                (
+                    at,
+                    item_change(item, "item.accepted", Some(actor), "", accepted),
+                ),
+            ],
         )?;
         assignments::settle_batch_status(connection, &answer.batch, Some(actor))?;
         tracing::info!(item.uuid = %uuid.simple(), review.uuid = %review_uuid.simple(), "assignment accepted");

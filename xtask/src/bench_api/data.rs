@@ -113,6 +113,13 @@ fn affinity(reviewer: u64, proposal: u64) -> f64 {
     ((reviewer * 7_919 + proposal * 1_009) % 1_000_003) as f64 / 1_000_003.0
 }
 
+/// Returns the e-mail domain of institution `number`. Reviewers come from 40 institutions and
+/// applicants from 97, so about one pair in a hundred shares an institution, which detection
+/// reports as a conflict, and the rest can be assigned.
+fn institution(number: u64) -> String {
+    format!("university{number}.example")
+}
+
 fn reviewer_username(prefix: &str, reviewer: u64) -> String {
     format!("{prefix}{reviewer:05}")
 }
@@ -137,7 +144,10 @@ fn call_document(
                 "project_summary": "Generated for the API benchmark.",
                 "team_members": [{
                     "full_name": format!("Applicant {proposal}"),
-                    "email": format!("{username_prefix}applicant{proposal}@bench.example"),
+                    "email": format!(
+                        "{username_prefix}applicant{proposal}@{}",
+                        institution(proposal % 97)
+                    ),
                     "role": "principal_investigator"
                 }]
             })
@@ -148,7 +158,7 @@ fn call_document(
             let username = reviewer_username(username_prefix, reviewer);
             json!({
                 "username": username,
-                "email": format!("{username}@bench.example"),
+                "email": format!("{username}@{}", institution(reviewer % 40)),
                 "full_name": format!("Reviewer {username_prefix}{reviewer}"),
             })
         })

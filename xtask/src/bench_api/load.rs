@@ -75,10 +75,14 @@ pub fn run(base_url: &str, requests: Vec<Request>, clients: usize) -> Result<Loa
     runtime.block_on(run_async(base_url, requests, clients))
 }
 
+/// Time the driver waits for one reply: the request timeout the benchmark gives the
+/// server, so that a full-size generate-assignments is measured instead of cut off.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(900);
+
 async fn run_async(base_url: &str, requests: Vec<Request>, clients: usize) -> Result<LoadResult> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
-        .timeout(Duration::from_secs(120))
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .context("failed to build the HTTP client")?;
     let count = requests.len();
@@ -176,7 +180,7 @@ pub fn send_one(
         .context("failed to start the tokio runtime of the load driver")?;
     runtime.block_on(async {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(600))
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .context("failed to build the HTTP client")?;
         let builder = prepare(&http, base_url, request);
