@@ -68,6 +68,9 @@ pub fn render(
 const INTRODUCTION: &str = "\
 `cargo xtask bench api` loads a large call through `referee import`: organisation, call,
 proposals with one team member each, reviewers, pool, affinities and conflicts of interest.
+Reviewers come from 40 institutions and applicants from 97 (by e-mail domain), so the
+detection job that generate-assignments runs first finds a same-institution conflict in
+about one pair in a hundred.
 Set-based SQL then adds assignment batches, items of every status and one review per
 accepted item (a recursive CTE of item numbers and `INSERT … SELECT`, the same script on both
 backends). The benchmark checks the counts through `HEAD /api/assignment-items/` and then
@@ -89,8 +92,14 @@ How it measures:
 - Statements per request: every connection reports each statement it starts to a `tracing`
   debug event (target `referee_store::sql`, Diesel's connection instrumentation). A second
   server run with that target enabled gets three requests of each workload one at a time,
-  and the benchmark counts the logged statements per request. The count includes `BEGIN`,
-  `COMMIT` and the pool's check-out ping (`SELECT 1`).
+  and the benchmark counts the logged statements per request. The count includes `BEGIN`
+  and `COMMIT`. The pool checks a connection with `SELECT 1` only after it sat idle for
+  500 ms, which does not happen between these back-to-back requests.
+- CPU time: utime and stime from `/proc/<pid>/stat` before and after each workload, divided
+  by its requests, for the server, for every `postgres` process (with the backends the
+  postmaster reaped) and for the driver (with pgbench, its child). The server, PostgreSQL
+  and the driver share two cores, so 2,000 ms divided by the sum per request bounds the
+  throughput.
 - Memory: VmHWM of the server from `/proc/<pid>/status` after each workload (it only grows),
   and the largest VmRSS sampled every 50 ms during the workload.
 - Database baseline: on PostgreSQL, pgbench runs per workload the SQL that a hand-written
@@ -98,7 +107,7 @@ How it measures:
   run on the same database. Every script starts with the token lookup. A list sends the count
   and the page with the same filter, order and `LIMIT 100`, and retrieve one select. Accept
   inserts the review, updates the item if it is pending, adds an audit row and updates the
-  batch status, in one transaction. The ratio is API
+  batch status, in one transaction (the API writes two audit rows: the review and the item). The ratio is API
   divided by pgbench for p50 and pgbench divided by API for throughput, so above 1 means the
   API is slower. generate-assignments has no pgbench script because its work is the solver.
 ";
@@ -129,30 +138,68 @@ same machine measured `list_call_status` at p50 300 ms (6.8x pgbench), `head_cou
   and HEAD ran the whole list handler with its page. SQLite now keeps the number of items
   per (call, status) in `assignment_item_counts`, kept exact by triggers (migration
   `2026-12-05-010000_item_counts`). A count that filters only by call and statuses, for a
-  caller who may read every item of the call, adds up those rows. HEAD computes only the
-  count. With `--quick --only sqlite --no-write` on the same machine (2 shared cores, load
-  average 4 to 6), `list_call_status` p50 went from 16.1 ms to 5.7 and 6.3 ms in two runs,
-  and `head_count` p50 from 161 ms to 1.1 and 1.3 ms. In the sqlite3 shell, 20,000 status
-  updates took 0.25 s of user time with the triggers and 0.16 s without.
+  caller who may read every item of the call, adds up those rows. PostgreSQL keeps
+  counting, because concurrent accepts in one call would all wait on the same counter rows.
+  HEAD on every list computes only the count. With `--quick --only sqlite --no-write` on the
+  same machine (2 shared cores, load average 4 to 6), `list_call_status` p50 went from
+  16.1 ms to 5.7 and 6.3 ms in two runs, and `head_count` p50 from 161 ms to 1.1 and
+  1.3 ms. In the sqlite3 shell, 20,000 status updates took 0.25 s of user time with the
+  triggers and 0.16 s without.
+- Statements per request (`--quick`, counted as above): accept 20 before, 9 now; decline
+  16, now 9; a list page 8, now 5; retrieve 7, now 4; HEAD 8, now 2. Each request checked
+  out two pooled connections (one for the token, one for the handler) and pinged each with
+  `SELECT 1`. The token and the role grants were two queries. Accept and decline read the
+  item, its batch, its pool entry and the reviewer's user one by one (the user twice), and
+  accept re-read the review it had inserted, updated the item twice and read the batch
+  again. Now the pool pings a connection only after 500 ms idle, and a broken connection
+  still answers 503 and is dropped. One query reads the token with its grants, one join
+  reads what an answer checks, and the claim sets the review in the same update. With the same
+  command, PostgreSQL accept went from 597 to 959 requests/s, while pgbench reached 927.
+- Lost batch status under concurrent answers: counting the batch's pending items saw the
+  other transaction's item as still pending, so two answers to the last two pending items
+  of a batch both left it `sent` on PostgreSQL. Settling now locks the batch row first.
+  `item_responses_settle_in_commit_order` fails without the lock.
+- `suggest_alternatives` loaded every accepted pool entry of the call with its full
+  representation (`pool::views`) and every blocking conflict of the call, and ranked them in
+  memory: the PostgreSQL server peak rose from 49 to 113 MiB during this workload. It now
+  ranks a few columns per entry and builds representations for the suggested entries only;
+  the same workload now ends at 58 MiB.
+- generate-assignments sent 48,076 statements at `--quick` size: the detection job it runs
+  first saved each conflict with four statements, and each new item took several more.
+  Conflicts, items, their links and audit rows are now written with multi-row inserts, so
+  generation sends about 90 statements whatever the number of items. The benchmark data had
+  every reviewer and applicant at one e-mail domain, so detection blocked every pair as
+  same-institution and generation created no items; the institutions above fix that.
 
 ### Targets still missed, and why
 
-- Server RSS under 100 MiB: VmHWM stays near 50 MiB through list, count, retrieve, accept
-  and decline, and jumps during `suggest_alternatives`. That request loads every accepted
-  pool entry of the call with its full representation (`pool::views`) and ranks them in
-  memory, so its memory grows with the pool; a ranking query with `LIMIT`, like the pgbench
-  script, would bound it. Not changed yet.
-- SQLite list p50 under 5 ms at 1,000,000 items: the count of `list_call_status` now reads
-  a few counter rows and the page reads an index, so neither grows with the matching items.
-  The p50 left at `--quick` (5.7 to 6.3 ms) is about the same as `list_reviewer`, which
-  counts few items, so it is the cost of the request's 8 statements on this loaded machine.
-  At full size (`--only sqlite --no-write`, 375,000 pending items) `list_call_status` p50
-  was 6.45 ms and `head_count` p50 0.94 ms.
-- Accept at least 1,000/s on PostgreSQL: the target line above compares with pgbench; when
-  both miss, the database on this machine is the limit. The API sends 20 statements per
-  accept, among them the pool's ping, the token lookup, separate reads of the item, batch
-  and pool entry, and two audit inserts. The hand-written transaction sends 7, BEGIN and
-  COMMIT included, so fewer round trips would narrow the gap to pgbench.
+- Server RSS under 100 MiB: met through list, count, retrieve, accept and decline on both
+  backends (at most 55 MiB on PostgreSQL, 79 MiB on SQLite) and through
+  `suggest_alternatives` on PostgreSQL (89 MiB). Missed during `generate_assignments` on
+  both backends and during `suggest_alternatives` on SQLite.
+  - Generation works on one call of 2,000 proposals x 600 reviewers, 1,200,000 pairs. The
+    detection job it runs first evaluates every pair (on PostgreSQL it took 93 s of
+    database CPU and 4.4 s in the server), and the solver then builds its network over the
+    pairs, so memory grows with the pairs. At `--quick` size (120,000 pairs) the peak is
+    61 MiB on PostgreSQL. NOTE: not profiled at full size yet; the pair list of the
+    detection job and the solver's network are the first suspects.
+  - SQLite `suggest_alternatives` runs its ranking queries (open assignments of every
+    candidate) inside the server, 284 ms of server CPU per request at full size, and its
+    memory grows with the requests in flight. On the `--quick` database, 64 requests raised
+    RSS by 8 MiB with one client and by 50 MiB with 8 clients and a pool of 10 connections.
+    With 8 clients, a pool of 2 gave 34 MiB, and a pool of 2 with `MALLOC_ARENA_MAX=1`
+    gave 17 MiB. So SQLite's per-connection page caches and glibc's per-thread arenas hold
+    the rest.
+- SQLite list p50 under 5 ms at 1,000,000 items: 5.53 ms. The count no longer depends on the
+  matching items (`head_count` p50 0.80 ms), and `list_reviewer`, which matches a few
+  items, has about the same p50 (4.95 ms). With 8 clients on two cores the p50 is mostly
+  waiting: 8 clients at 1,260 requests/s keep each request in flight for 6.3 ms, and the
+  server spends 1.41 ms of CPU per request. Meeting 5 ms at this concurrency takes about
+  1,600 requests/s, so less CPU per page (the JSON of 100 items and five statements).
+- Accept at least 1,000/s on PostgreSQL: met at full size (1,111/s, pgbench 1,020/s). The
+  CPU per accept adds up to 1.74 ms (server 0.54, PostgreSQL 1.14, driver 0.06), which
+  allows about 1,150/s on two cores, so runs on a busier machine land near 1,000/s
+  (959/s at `--quick` while other builds ran).
 ";
 
 fn render_backend(text: &mut String, outcome: &BackendOutcome) {
@@ -254,6 +301,7 @@ fn render_row(text: &mut String, workload: &WorkloadOutcome, has_pgbench: bool) 
 fn render_cpu(text: &mut String, outcome: &BackendOutcome, has_pgbench: bool) {
     let postgres = outcome.backend == "postgres";
     text.push_str("CPU time per request in ms (from /proc):\n\n| workload | server |");
+
     if postgres {
         text.push_str(" PostgreSQL |");
     }
@@ -270,6 +318,7 @@ fn render_cpu(text: &mut String, outcome: &BackendOutcome, has_pgbench: bool) {
         text.push_str("---|---|");
     }
     text.push('\n');
+
     for workload in &outcome.workloads {
         let cpu = &workload.cpu;
         let _ = write!(text, "| {} | {:.2} |", workload.name, cpu.server_ms);
