@@ -179,10 +179,14 @@ same machine measured `list_call_status` at p50 300 ms (6.8x pgbench), `head_cou
   both backends and during `suggest_alternatives` on SQLite.
   - Generation works on one call of 2,000 proposals x 600 reviewers, 1,200,000 pairs. The
     detection job it runs first evaluates every pair (on PostgreSQL it took 93 s of
-    database CPU and 4.4 s in the server), and the solver then builds its network over the
-    pairs, so memory grows with the pairs. At `--quick` size (120,000 pairs) the peak is
-    61 MiB on PostgreSQL. NOTE: not profiled at full size yet; the pair list of the
-    detection job and the solver's network are the first suspects.
+    database CPU and 4.4 s in the server), and the optimal solver then holds every
+    candidate pair in memory. valgrind massif ran on the release server generating 400
+    proposals x 600 reviewers (240,000 pairs, SQLite). It put the heap peak at 55 MB, most
+    of it in the solver: the candidate list (8 MB), the arcs of the flow network (12 MB
+    after vector doubling, `FlowNetwork::add_arc`) and the cost-scaling graph built from it
+    (10 MB). Five times the pairs gives the 326 and 382 MiB measured here. Keeping it under 100 MiB at this size means a leaner network (arcs in
+    compact arrays sized up front, candidates dropped once the network exists) or solving
+    in parts, which would give up the single optimal solution.
   - SQLite `suggest_alternatives` runs its ranking queries (open assignments of every
     candidate) inside the server, 284 ms of server CPU per request at full size, and its
     memory grows with the requests in flight. On the `--quick` database, 64 requests raised
