@@ -29,6 +29,13 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
                 Self::Unavailable(info.message().to_owned())
             }
+            // SQLite's busy timeout ran out while another process or connection held the write
+            // lock (SQLITE_BUSY): the database is there but cannot be written right now.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if info.message().starts_with("database is locked") =>
+            {
+                Self::Unavailable(info.message().to_owned())
+            }
             other => Self::Database(other),
         }
     }
@@ -41,3 +48,26 @@ impl From<diesel::r2d2::PoolError> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> StoreError {
+        Error::DatabaseError(kind, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn sqlite_busy_is_unavailable() {
+        let error = database_error(DatabaseErrorKind::Unknown, "database is locked");
+        assert!(matches!(error, StoreError::Unavailable(_)));
+    }
+
+    #[test]
+    fn other_unknown_error_is_database() {
+        let error = database_error(DatabaseErrorKind::Unknown, "no such table: items");
+        assert!(matches!(error, StoreError::Database(_)));
+    }
+}

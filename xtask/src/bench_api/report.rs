@@ -18,6 +18,7 @@ pub fn render(
     sizes: &Sizes,
     outcomes: &[BackendOutcome],
     total_seconds: f64,
+    with_findings: bool,
 ) -> Result<String> {
     let mut text = String::new();
     let _ = writeln!(text, "{HEADING}\n");
@@ -25,7 +26,7 @@ pub fn render(
     let _ = writeln!(text, "\n### Last run\n");
     let _ = writeln!(
         text,
-        "- Command: `{command}` ({total_seconds:.0} s in all)."
+        "- Command: `{command}` ({total_seconds:.0} s after the build)."
     );
     let _ = writeln!(
         text,
@@ -61,7 +62,9 @@ pub fn render(
         render_backend(&mut text, outcome);
     }
     render_targets(&mut text, outcomes);
-    text.push_str(FINDINGS);
+    if with_findings {
+        text.push_str(FINDINGS);
+    }
     Ok(text)
 }
 
@@ -75,7 +78,11 @@ Set-based SQL then adds assignment batches, items of every status and one review
 accepted item (a recursive CTE of item numbers and `INSERT … SELECT`, the same script on both
 backends). The benchmark checks the counts through `HEAD /api/assignment-items/` and then
 drives the release server on loopback. `--quick` uses a tenth of the size; `--only postgres|sqlite`
-runs one backend; `--no-write` prints the section without writing this file.
+runs one backend; `--no-write` prints the section without writing this file. Only a
+full-size run of both backends writes this section and its findings; other runs print their
+tables. On PostgreSQL the benchmark drops and recreates the database `referee_bench_api` in
+the server of `--postgres-url` (or `BENCH_POSTGRES_URL`, default
+`postgres://postgres@127.0.0.1:55440/postgres`), so point it at a server of its own.
 
 ```sh
 cargo xtask bench api            # full size, both backends
