@@ -368,7 +368,7 @@ async fn item_count_by_role(app: TestApp) {
     assert_eq!(count_as(&app, &manager, &by_reviewer).await, 3);
     let without_coi = format!("{ITEMS}?call_uuid={call}&has_coi=false");
     assert_eq!(count_as(&app, &manager, &without_coi).await, 5);
-    // The manager of one call sees nothing of the other call.
+    // The manager of one call counts none of the other call's items.
     let other_call = format!("{ITEMS}?call_uuid={}", other.call_uuid);
     assert_eq!(count_as(&app, &manager, &other_call).await, 0);
     assert_eq!(count_as(&app, &app.staff, &other_call).await, 1);

@@ -2164,8 +2164,8 @@ async fn item_concurrent_accepts_one_review(app: TestApp) {
     assert!(item["review_uuid"].is_string());
 }
 
-/// Every reviewer accepts or declines all items of their batch at once. Whichever response
-/// commits last must see the others and mark the batch responded.
+/// Checks that when every reviewer accepts or declines all items of their batch at once,
+/// the response that commits last sees the others and marks the batch responded.
 async fn item_concurrent_responses_settle_batch(app: TestApp) {
     let setup = app.call_setup(4, 3).await;
     let mut batches = Vec::new();

@@ -227,7 +227,8 @@ pub fn open_assignments(
     Ok(open)
 }
 
-const BLOCKING: [&str; 2] = ["pending", "recused"];
+/// Conflict statuses that keep a reviewer off a proposal.
+pub(crate) const BLOCKING: [&str; 2] = ["pending", "recused"];
 
 /// Conflicts of interest that keep a reviewer off a proposal: status `pending` or `recused`,
 /// on that proposal or on the whole call (no proposal).
@@ -600,8 +601,9 @@ pub fn refresh_batch_status(
     }
 }
 
-/// [`refresh_batch_status`] for a batch already read in the same transaction: a lock on the
-/// batch row, one conditional update, and an audit row when the status changed.
+/// Settles the status of a batch already read in the same transaction, as
+/// [`refresh_batch_status`] does: a lock on the batch row, one conditional update, and an
+/// audit row when the status changed.
 pub fn settle_batch_status(
     connection: &mut AnyConnection,
     batch: &Batch,
@@ -686,7 +688,7 @@ pub fn review_deadline(
     Ok(deadline_after(duration, batch_expires_at, created))
 }
 
-/// [`review_deadline`] from the round's review duration in days, already read.
+/// Computes [`review_deadline`] from the round's review duration in days, already read.
 pub fn deadline_after(
     review_duration_in_days: Option<i32>,
     batch_expires_at: Option<DateTime<Utc>>,

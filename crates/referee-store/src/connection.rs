@@ -172,7 +172,7 @@ pub fn ping(connection: &mut AnyConnection) -> crate::error::StoreResult<()> {
 /// `SELECT 1` check. A connection in steady use is checked by its last statement. One that
 /// sat idle longer may have been cut by a database restart or a network failure, so it is
 /// checked first. A connection that fails within the window reports `ClosedConnection`,
-/// which answers that request with a 503, and the pool then drops it as broken.
+/// so that request gets a 503, and the pool then drops the connection as broken.
 pub const CHECK_BYPASS_WINDOW: Duration = Duration::from_millis(500);
 
 /// A connection owned by the pool, with the time it last went back to the pool.

@@ -135,8 +135,7 @@ fn scope(connection: &mut AnyConnection, actor: &Actor, filter: &ItemFilter) -> 
     if actor.reads_everything() || actor.managed_call_uuids().contains(&call_uuid) {
         return Ok(Scope::WholeCall);
     }
-    let managed_customers = actor.managed_customer_uuids();
-    if managed_customers.is_empty() {
+    if actor.managed_customer_uuids().is_empty() {
         return Ok(Scope::Visible);
     }
     let customer_uuid = calls_table::table
@@ -145,7 +144,7 @@ fn scope(connection: &mut AnyConnection, actor: &Actor, filter: &ItemFilter) -> 
         .first::<DbUuid>(connection)
         .optional()?;
     Ok(match customer_uuid {
-        Some(customer_uuid) if managed_customers.contains(&customer_uuid.0) => Scope::WholeCall,
+        Some(customer_uuid) if actor.manages_call(call_uuid, customer_uuid.0) => Scope::WholeCall,
         _ => Scope::Visible,
     })
 }
@@ -1242,7 +1241,6 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
     let offered = assignment_items::table
         .filter(assignment_items::proposal_uuid.eq(DbUuid(item.proposal_uuid)))
         .select(assignment_items::pool_entry_uuid);
-    debug_assert!(CoiStatus::Pending.is_blocking() && CoiStatus::Recused.is_blocking());
     let blocked = conflicts_of_interest::table
         .filter(conflicts_of_interest::call_uuid.eq(DbUuid(item.call_uuid)))
         .filter(
@@ -1250,10 +1248,7 @@ fn rank_candidates(connection: &mut AnyConnection, item: &Item) -> StoreResult<V
                 .eq(DbUuid(item.proposal_uuid))
                 .or(conflicts_of_interest::proposal_uuid.is_null()),
         )
-        .filter(
-            conflicts_of_interest::status
-                .eq_any([CoiStatus::Pending.as_str(), CoiStatus::Recused.as_str()]),
-        )
+        .filter(conflicts_of_interest::status.eq_any(assignments::BLOCKING))
         .select(conflicts_of_interest::reviewer_uuid.nullable());
     let entries: Vec<(DbUuid, DbUuid, i32)> = call_reviewer_pools::table
         .filter(call_reviewer_pools::call_uuid.eq(DbUuid(item.call_uuid)))
